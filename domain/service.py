@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -96,7 +96,6 @@ _OUTCOMES = {
 
 class RegistrationService(Application[UUID]):
     name = "childreg"
-    env: ClassVar[dict[str, str]] = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
 
     # --- commands ---------------------------------------------------------------------------------
 

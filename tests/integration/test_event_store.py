@@ -1,0 +1,209 @@
+"""The registration service on a real PostgreSQL: save and reload, two writers, encryption."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from domain import chain
+from domain.contract import parse_request
+from domain.errors import CommandConflict, IllegalTransition, RegistrationNotFound
+from domain.registration import ActorKind, Cause, Registration, State
+from domain.service import RegistrationService
+from tests.unit.test_contract import a_request
+from workers.persistence import registration_service
+
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+REQUEST_ID = "vssid-20261125-000123"
+WORKFLOW = f"registration-{REQUEST_ID}"
+
+
+def cause(command_id: str, actor: ActorKind = ActorKind.SYSTEM, minutes: int = 0) -> Cause:
+    return Cause(actor, "worker-1", WORKFLOW, command_id, T0 + timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def cipher_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@pytest.fixture
+def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]:
+    app = registration_service(database_url, cipher_key)
+    yield app
+    app.close()
+
+
+def submit_and_await_review(service: RegistrationService) -> Any:
+    view = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+    service.verify_identity(
+        view.registration_id,
+        "7912345678",
+        "0123456789",
+        ["NO_CARD_QR"],
+        cause("identity", minutes=1),
+    )
+    service.store_documents(
+        view.registration_id, {"portrait": {"sha256": "a" * 64}}, [], cause("documents", minutes=2)
+    )
+    return service.request_review(
+        view.registration_id,
+        T0 + timedelta(days=3),
+        T0 + timedelta(days=30),
+        cause("review", minutes=3),
+    )
+
+
+def test_a_registration_is_saved_and_reloaded_by_another_process(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    saved = submit_and_await_review(service)
+
+    other = registration_service(database_url, cipher_key)
+    reloaded = other.get_by_request(REQUEST_ID)
+    other.close()
+
+    assert reloaded.state is State.AWAITING_REVIEW
+    assert reloaded.version == saved.version == 4
+    assert reloaded.review_deadline == T0 + timedelta(days=3)
+    assert reloaded.warnings == ["NO_CARD_QR"]
+    assert reloaded.request["child"]["full_name"] == "Nguyễn Minh Khôi"
+    assert reloaded.status().waiting_for == "reviewer"
+
+
+def test_the_stored_history_keeps_its_hash_chain(service: RegistrationService) -> None:
+    saved = submit_and_await_review(service)
+
+    history = service.history(saved.registration_id)
+
+    chain.verify_events(history)
+    assert [type(event).__name__ for event in history] == [
+        "Submitted",
+        "IdentityVerified",
+        "DocumentsStored",
+        "ReviewRequested",
+    ]
+
+
+def test_submitting_the_same_request_twice_returns_the_same_registration(
+    service: RegistrationService,
+) -> None:
+    first = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+
+    again = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+
+    assert again.registration_id == first.registration_id
+    assert again.version == 1
+    assert first.position is not None
+    assert again.position is None
+
+
+def test_another_request_under_a_used_request_id_is_a_conflict(
+    service: RegistrationService,
+) -> None:
+    service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+
+    with pytest.raises(CommandConflict):
+        service.submit(
+            parse_request(a_request(office_code="01001")), cause(REQUEST_ID, ActorKind.UPSTREAM)
+        )
+
+
+def test_an_unknown_registration_is_not_found(service: RegistrationService) -> None:
+    with pytest.raises(RegistrationNotFound):
+        service.get_by_request("never-submitted")
+
+
+def test_two_writers_cannot_both_decide(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    registration_id = submit_and_await_review(service).registration_id
+    other = registration_service(database_url, cipher_key)
+    raced = []
+
+    def reject_while_another_approves(registration: Registration) -> None:
+        if not raced:  # the other writer commits between our load and our save
+            raced.append(
+                other.approve(
+                    registration_id, "d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER)
+                )
+            )
+        registration.reject(
+            "d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER)
+        )
+
+    with pytest.raises(IllegalTransition, match="cannot reject a registration that is approved"):
+        service.command(registration_id, reject_while_another_approves)
+    other.close()
+
+    final = service.get(registration_id)
+    assert final.state is State.APPROVED
+    assert final.decided_by == "hcm.reviewer1"
+    assert [type(e).__name__ for e in service.history(registration_id)][-1] == "Approved"
+
+
+def test_the_recorder_refuses_a_stale_write(service: RegistrationService) -> None:
+    registration_id = submit_and_await_review(service).registration_id
+    stale = service.repository.get(registration_id)
+    service.approve(registration_id, "d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
+
+    stale.reject("d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER))
+
+    from eventsourcing.persistence import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        service.save(stale)
+
+
+def test_stored_rows_hold_no_plaintext_name_or_code(
+    service: RegistrationService, database_url: str
+) -> None:
+    submit_and_await_review(service)
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute("SELECT topic, state FROM childreg_events").fetchall()
+
+    assert len(rows) == 4
+    for topic, state in rows:
+        stored = bytes(state)
+        for secret in (
+            "Nguyễn Minh Khôi",
+            "Nguyễn Văn An",
+            "7912345678",
+            "0123456789",
+            "912345678",
+            "example.vn",
+        ):
+            assert secret.encode() not in stored
+            assert secret not in topic
+
+
+def test_stored_events_cannot_be_read_with_another_key(
+    service: RegistrationService, database_url: str
+) -> None:
+    submit_and_await_review(service)
+    wrong_key = base64.b64encode(secrets.token_bytes(32)).decode()
+
+    intruder = registration_service(database_url, wrong_key)
+
+    with pytest.raises(Exception, match="Cipher text is damaged"):
+        intruder.get_by_request(REQUEST_ID)
+    intruder.close()
+
+
+def test_without_a_key_events_are_stored_in_plain_text(database_url: str) -> None:
+    plain = registration_service(database_url, None)
+    plain.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+    plain.close()
+
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT state FROM childreg_events").fetchone()
+
+    assert row is not None
+    assert "Nguyễn Minh Khôi".encode() in bytes(row[0])

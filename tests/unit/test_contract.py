@@ -1,0 +1,131 @@
+"""The public contract: a request as an upstream sends it, and what is refused with which reason."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from domain.contract import CONTRACT_MODELS, parse_request
+from domain.errors import InvalidRequest
+
+
+def a_request(**changes: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "request_id": "vssid-20261125-000123",
+        "submitted_at": "2026-11-25T09:00:00+07:00",
+        "guardian": {
+            "social_insurance_code": "0123456789",
+            "full_name": "Nguyễn Văn An",
+            "relationship": "father",
+            "phone": "0912345678",
+            "email": "an.nguyen@example.vn",
+        },
+        "child": {
+            "social_insurance_code": "7912345678",
+            "full_name": "Nguyễn Minh Khôi",
+            "date_of_birth": "2019-03-14",
+            "health_insurance_card_qr": None,
+        },
+        "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
+        "office_code": "79001",
+        "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
+    }
+    for path, value in changes.items():
+        target = request
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[part]
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+    return request
+
+
+_DELETE = object()
+
+
+def test_the_design_example_is_accepted_and_normalised() -> None:
+    request = parse_request(a_request())
+
+    assert request.guardian.phone == "+84912345678"
+    assert request.child.social_insurance_code == "7912345678"
+    assert request.submission_date.isoformat() == "2026-11-25"
+
+
+def test_a_child_identified_by_personal_id_number_only_is_accepted() -> None:
+    request = parse_request(
+        a_request(child__social_insurance_code=_DELETE, child__personal_id_number="079219000001")
+    )
+
+    assert request.child.personal_id_number == "079219000001"
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
+    data = a_request()
+    data["channel"] = "vssid-app-5.2"
+
+    assert parse_request(data).request_id == "vssid-20261125-000123"
+
+
+def test_the_submission_date_is_counted_in_vietnam() -> None:
+    request = parse_request(a_request(submitted_at="2026-11-24T18:30:00+00:00"))
+
+    assert request.submission_date.isoformat() == "2026-11-25"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason_code", "field"),
+    [
+        ({"request_id": "has space"}, "INVALID_REQUEST", "request_id"),
+        ({"submitted_at": "2026-11-25T09:00:00"}, "INVALID_REQUEST", "submitted_at"),
+        ({"guardian__relationship": "uncle"}, "INVALID_REQUEST", "guardian.relationship"),
+        ({"guardian__phone": "0212345678"}, "INVALID_REQUEST", "guardian.phone"),
+        ({"guardian__email": "not-an-email"}, "INVALID_REQUEST", "guardian.email"),
+        ({"child__social_insurance_code": None}, "INVALID_REQUEST", "child"),
+        ({"child__full_name": "  "}, "INVALID_REQUEST", "child.full_name"),
+        ({"child__date_of_birth": "14/03/2019"}, "INVALID_REQUEST", "child.date_of_birth"),
+        ({"child__date_of_birth": "2026-11-26"}, "INVALID_REQUEST", "child.date_of_birth"),
+        ({"child__date_of_birth": "2008-11-25"}, "CHILD_NOT_MINOR", "child.date_of_birth"),
+        ({"office_code": "HCM"}, "INVALID_REQUEST", "office_code"),
+        ({"documents__portrait": _DELETE}, "DOCUMENT_MISSING", "documents.portrait"),
+        (
+            {"documents__birth_certificate": "sha256:../../x"},
+            "INVALID_REQUEST",
+            "documents.birth_certificate",
+        ),
+        ({"commitment__accepted": False}, "COMMITMENT_NOT_ACCEPTED", "commitment.accepted"),
+        ({"guardian": _DELETE}, "INVALID_REQUEST", "guardian"),
+    ],
+)
+def test_a_bad_request_is_refused_with_its_reason_and_field(
+    changes: dict[str, Any], reason_code: str, field: str
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_request(a_request(**changes))
+
+    assert refused.value.reason_code == reason_code
+    assert refused.value.field == field
+
+
+def test_refusals_never_quote_the_values_sent() -> None:
+    data = a_request(guardian__phone="0212345678", child__full_name="Khôi 2")
+
+    with pytest.raises(InvalidRequest) as refused:
+        parse_request(copy.deepcopy(data))
+
+    message = str(refused.value)
+    assert "0212345678" not in message
+    assert "Khôi" not in message
+    assert "guardian.phone" in message
+    assert "child.full_name" in message
+
+
+def test_every_contract_model_has_a_json_schema() -> None:
+    for name, model in CONTRACT_MODELS.items():
+        schema = model.model_json_schema()
+
+        assert schema["title"] == name
+        assert schema["properties"]
