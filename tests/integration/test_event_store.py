@@ -125,7 +125,7 @@ def test_two_writers_cannot_both_decide(
 ) -> None:
     registration_id = submit_and_await_review(service).registration_id
     other = registration_service(database_url, cipher_key)
-    raced = []
+    raced: list[object] = []
 
     def reject_while_another_approves(registration: Registration) -> None:
         if not raced:  # the other writer commits between our load and our save
@@ -150,7 +150,7 @@ def test_two_writers_cannot_both_decide(
 
 def test_the_recorder_refuses_a_stale_write(service: RegistrationService) -> None:
     registration_id = submit_and_await_review(service).registration_id
-    stale = service.repository.get(registration_id)
+    stale: Registration = service.repository.get(registration_id)
     service.approve(registration_id, "d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
 
     stale.reject("d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER))
