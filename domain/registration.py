@@ -265,7 +265,11 @@ class Registration(Aggregate):
         message_id: str
 
         def evolve(self, registration: Registration) -> None:
-            registration.notifications[f"{self.kind}/{self.channel}"] = "prepared"
+            key = f"{self.kind}/{self.channel}"
+            registration.notifications[key] = "prepared"
+            registration.notification_intents[key] = (
+                f"{self.message_id}/{self.body_sha256}/{self.attachment_sha256}"
+            )
 
     class GuardianNotified(Event):
         kind: str
@@ -320,6 +324,7 @@ class Registration(Aggregate):
         self.decided_at: datetime | None = None
         self.child_account_id: str | None = None
         self.notifications: dict[str, str] = {}
+        self.notification_intents: dict[str, str] = {}
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -516,10 +521,14 @@ class Registration(Aggregate):
         message_id: str,
         cause: Cause,
     ) -> None:
-        if self._repeated(cause, self.NotificationPrepared) or self.notification_status(
-            kind, channel
-        ):
+        if self._repeated(cause, self.NotificationPrepared):
             return
+        status = self.notification_status(kind, channel)
+        if status in ("sent", "failed", "skipped"):
+            return
+        intent = f"{message_id}/{body_sha256}/{attachment_sha256}"
+        if status == "prepared" and self.notification_intents.get(f"{kind}/{channel}") == intent:
+            return  # the same intent again (a retry): nothing new to record
         self._record(
             self.NotificationPrepared,
             cause,
@@ -534,12 +543,12 @@ class Registration(Aggregate):
         )
 
     def notification_sent(self, kind: str, channel: str, message_id: str, cause: Cause) -> None:
-        if (
-            self._repeated(cause, self.GuardianNotified)
-            or self.notification_status(kind, channel) == "sent"
-        ):
+        if self._repeated(cause, self.GuardianNotified):
             return
-        if self.notification_status(kind, channel) != "prepared":
+        status = self.notification_status(kind, channel)
+        if status in ("sent", "failed", "skipped"):
+            return  # already ended: a late acceptance changes nothing
+        if status != "prepared":
             raise IllegalTransition(
                 f"record a {kind} {channel} sent before it was prepared for", self.state
             )
