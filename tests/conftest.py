@@ -8,6 +8,8 @@ started once per test session. Each test gets a database of its own.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,18 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     pgdata = Path(f"/tmp/childreg-test-pg-{os.getpid()}")
     server = get_server(pgdata, cleanup_mode="delete")
     return str(server.get_uri())
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory for an embedded stack, outside pytest's temporary root.
+
+    The embedded PostgreSQL runs as another user (it refuses root), so every parent directory must
+    stay traversable: pytest resets its own root to mode 0700 whenever a pytest session starts.
+    """
+    path = Path(tempfile.mkdtemp(prefix="childreg-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

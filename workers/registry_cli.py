@@ -1,0 +1,121 @@
+"""``childreg registry …``: load the registry's CSV files and show what the registry holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from psycopg_pool import ConnectionPool
+from rich.console import Console
+from rich.table import Table
+
+from activities.registry import PostgresRegistry, RegistryStoreError, RegistrySummary
+from domain.registry import RegistryLoadError
+from workers.bootstrap import resolve
+from workers.registry_csv import REGISTRY_FILES, read_registry
+from workers.settings import SettingsError, load_settings
+
+_DIRECTORY_HELP = f"A directory holding any of {', '.join(REGISTRY_FILES)}."
+
+registry_app = typer.Typer(
+    help="The registry: offices, reviewers, persons, accounts and holidays offices check against.",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _registry() -> Iterator[PostgresRegistry]:
+    """The registry of the configured (or embedded) database, its schema created if missing."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    pool = ConnectionPool(resolve(settings).database_url, open=False, min_size=1, max_size=2)
+    pool.open()
+    try:
+        registry = PostgresRegistry(pool)
+        registry.create_schema()
+        yield registry
+    except RegistryStoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        pool.close()
+
+
+@registry_app.command()
+def load(
+    directory: Annotated[
+        Path,
+        typer.Argument(exists=True, file_okay=False, dir_okay=True, help=_DIRECTORY_HELP),
+    ],
+) -> None:
+    """Validate the CSV files in DIRECTORY and upsert them: all of them, or nothing on any problem."""
+    present = [name for name in REGISTRY_FILES if (directory / name).is_file()]
+    if not present:
+        typer.echo(f"error: {directory} holds none of {', '.join(REGISTRY_FILES)}", err=True)
+        raise typer.Exit(1)
+    for path in sorted(directory.glob("*.csv")):
+        if path.name not in REGISTRY_FILES:
+            typer.echo(f"warning: {path.name} is not a registry file: ignored", err=True)
+
+    try:
+        data = read_registry(directory)
+        with _registry() as registry:
+            report = registry.load(data)
+    except RegistryLoadError as error:
+        for problem in error.problems:
+            typer.echo(problem, err=True)
+        count = len(error.problems)
+        typer.echo(f"nothing loaded: {count} problem{'s' if count != 1 else ''}", err=True)
+        raise typer.Exit(1) from None
+
+    for kind, counts in report.tables.items():
+        typer.echo(
+            f"{kind}: {counts.inserted} inserted, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged"
+        )
+    typer.echo("loaded" if report.changed else "nothing changed")
+
+
+@registry_app.command()
+def show() -> None:
+    """Summarise the registry: rows per table, offices with their reviewers, holiday years."""
+    with _registry() as registry:
+        summary = registry.summary()
+
+    print_summary(Console(), summary)
+
+
+def print_summary(console: Console, summary: RegistrySummary) -> None:
+    """Rows per table, offices with their active reviewers and supervisors, holiday years."""
+    rows = Table(title="Registry")
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for kind, count in summary.rows.items():
+        rows.add_row(kind, str(count))
+    console.print(rows)
+
+    offices = Table(title="Offices")
+    for heading in ("code", "name", "province", "review days", "active"):
+        offices.add_column(heading)
+    offices.add_column("reviewers", justify="right")
+    offices.add_column("supervisors", justify="right")
+    for office in summary.offices:
+        offices.add_row(
+            office.office_code,
+            office.name,
+            office.province_code,
+            str(office.review_days),
+            "yes" if office.active else "no",
+            str(office.active_reviewers),
+            str(office.active_supervisors),
+        )
+    console.print(offices)
+
+    years = ", ".join(f"{year} ({count})" for year, count in summary.holiday_years.items())
+    console.print(f"Holidays: {years or 'none: every weekday counts as a working day'}")

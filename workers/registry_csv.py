@@ -1,0 +1,199 @@
+"""Reading the registry's CSV files (DESIGN §6) into :class:`RegistryData`.
+
+One file per kind of row, ``<kind>.csv``: UTF-8 (a byte-order mark is accepted), a header row
+naming every column of the kind in any order, dates ``YYYY-MM-DD``, booleans exactly ``true`` or
+``false``, an empty cell for a missing optional value. A file may be absent.
+
+Every problem is collected before anything is returned, as ``file:line: column: rule`` with the
+physical line in the file (the header is line 1). Problems name the column and the rule, never
+the value: the files hold names, codes and dates of birth.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from domain.registry import (
+    Account,
+    Holiday,
+    Office,
+    Person,
+    RegistryData,
+    RegistryLoadError,
+    Reviewer,
+    duplicate_problems,
+)
+
+
+@dataclass(frozen=True)
+class _FileSpec:
+    kind: str
+    model: type[BaseModel]
+    dates: frozenset[str] = frozenset()
+    booleans: frozenset[str] = frozenset()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind}.csv"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.model.model_fields)
+
+
+_SPECS = (
+    _FileSpec("offices", Office, booleans=frozenset({"active"})),
+    _FileSpec("reviewers", Reviewer, booleans=frozenset({"active"})),
+    _FileSpec("persons", Person, dates=frozenset({"date_of_birth"})),
+    _FileSpec("accounts", Account),
+    _FileSpec("holidays", Holiday, dates=frozenset({"date"})),
+)
+REGISTRY_FILES = tuple(spec.filename for spec in _SPECS)
+"""The file names :func:`read_registry` looks for, in load order."""
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_BOOLEANS = {"true": True, "false": False}
+
+
+def read_registry(directory: Path) -> RegistryData:
+    """Read and validate every registry file in ``directory``.
+
+    Raises :class:`RegistryLoadError` with every problem found: in headers, in cells, and keys
+    repeated within a file. References between kinds (a reviewer's office, an account's person)
+    may point at rows already stored, so they are checked when the data is loaded.
+    """
+    if not directory.is_dir():
+        raise NotADirectoryError(directory)
+    data = RegistryData()
+    problems: list[str] = []
+    for spec in _SPECS:
+        path = directory / spec.filename
+        if not path.is_file():
+            continue
+        rows, lines = _read_file(path, spec, problems)
+        getattr(data, spec.kind).extend(rows)
+        data.lines[spec.kind] = lines
+    problems += duplicate_problems(data)
+    if problems:
+        raise RegistryLoadError(problems)
+    return data
+
+
+def _read_file(
+    path: Path, spec: _FileSpec, problems: list[str]
+) -> tuple[list[BaseModel], list[int]]:
+    name = spec.filename
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(f"{name}:{line}: file: is not UTF-8 text (save it as CSV UTF-8)")
+        return [], []
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[BaseModel] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    last_line = 0
+    try:
+        for cells in reader:
+            first_line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines, and the ",,,," rows spreadsheets leave behind
+            if header is None:
+                header = [cell.strip() for cell in cells]
+                header_problems = _header_problems(name, first_line, header, spec.columns)
+                if header_problems:
+                    # Rows cannot be read reliably against a wrong header: report the header only.
+                    problems += header_problems
+                    return [], []
+                continue
+            row = _read_row(name, first_line, header, cells, spec, problems)
+            if row is not None:
+                rows.append(row)
+                lines.append(first_line)
+    except csv.Error as error:
+        problems.append(f"{name}:{reader.line_num}: file: is not valid CSV ({error})")
+        return [], []
+    if header is None:
+        problems.append(f"{name}:1: header: the file is empty; it needs a header row")
+    return rows, lines
+
+
+def _header_problems(
+    name: str, line: int, header: list[str], columns: tuple[str, ...]
+) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for position, column in enumerate(header, start=1):
+        if not column:
+            problems.append(f"{name}:{line}: column {position}: the header cell is empty")
+        elif column not in columns:
+            expected = ", ".join(columns)
+            problems.append(f"{name}:{line}: {column}: unknown column; the columns are {expected}")
+        elif column in seen:
+            problems.append(f"{name}:{line}: {column}: the column appears twice")
+        seen.add(column)
+    problems += [
+        f"{name}:{line}: {column}: missing column" for column in columns if column not in seen
+    ]
+    return problems
+
+
+def _read_row(
+    name: str, line: int, header: list[str], cells: list[str], spec: _FileSpec, problems: list[str]
+) -> BaseModel | None:
+    if len(cells) != len(header):
+        problems.append(
+            f"{name}:{line}: row: has {len(cells)} cells where the header has {len(header)}"
+        )
+        return None
+    values: dict[str, object] = {}
+    row_problems: dict[str, str] = {}
+    for column, cell in zip(header, cells, strict=True):
+        text = cell.strip()
+        if not text:
+            continue  # missing: the model's default, or its "required" rule
+        if column in spec.dates:
+            if _DATE.fullmatch(text):
+                try:
+                    values[column] = dt.date.fromisoformat(text)
+                    continue
+                except ValueError:
+                    pass
+            row_problems[column] = "must be a date written YYYY-MM-DD"
+        elif column in spec.booleans:
+            if text in _BOOLEANS:
+                values[column] = _BOOLEANS[text]
+            else:
+                row_problems[column] = "must be true or false"
+        else:
+            values[column] = text
+    row: BaseModel | None = None
+    try:
+        row = spec.model.model_validate(values)
+    except ValidationError as error:
+        for item in error.errors():
+            column = str(item["loc"][0]) if item["loc"] else "row"
+            # A cell already reported is left out of the model, which would call it missing.
+            row_problems.setdefault(column, _rule(item))
+    # In the order of the file's columns, whatever order pydantic found them in.
+    ordered = [column for column in header if column in row_problems]
+    ordered += [column for column in row_problems if column not in header]
+    problems += [f"{name}:{line}: {column}: {row_problems[column]}" for column in ordered]
+    return None if row_problems else row
+
+
+def _rule(item: Any) -> str:
+    if item["type"] == "missing":
+        return "a value is required"
+    return str(item["msg"]).removeprefix("Value error, ")
