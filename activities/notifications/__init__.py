@@ -1,0 +1,11 @@
+"""Guardian notifications: email with the declaration PDF, SMS with a signed link, each sent once.
+
+- ``models``: :class:`NotifyGuardianInput` / :class:`NotifyGuardianResult`, what the workflow
+  imports (kept free of SMTP, PDF and template machinery);
+- ``activities``: :class:`NotificationActivities` with the activity ``notify_guardian``;
+- ``wiring``: :func:`build_notifications`, for the worker's composition root;
+- ``journal``: the port through which deliveries become events;
+- ``links``: :func:`verify_token`, for the endpoint that serves the declaration.
+
+Nothing is imported here, so importing ``activities.notifications.models`` stays light.
+"""

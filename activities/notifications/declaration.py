@@ -1,0 +1,187 @@
+"""The declaration (tờ khai, "Mẫu số 01") as a PDF, laid out after Nghị định 166/2016/NĐ-CP.
+
+For a child's registration the guardian's details are added and notices go to the guardian.
+The text is set in Be Vietnam Pro (SIL Open Font License 1.1), installed as the
+``fontpkg-be-vietnam-pro`` dependency, so Vietnamese renders on any machine without system fonts.
+
+The output is byte-for-byte the same for the same input (the PDF's dates are the submission
+time), so the attachment's SHA-256 recorded in the journal is stable across retries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+import fontpkg_be_vietnam_pro  # type: ignore[import-untyped]
+from fpdf import FPDF
+
+from activities.notifications.kinds import short_reference
+from activities.notifications.render import vn_date, vn_datetime
+from domain.contract import RegistrationRequest
+from domain.values import Relationship
+
+FONT_FAMILY = "BeVietnamPro"
+FONT_DIR = Path(fontpkg_be_vietnam_pro.ROOT) / "files"
+FONT_FILES = {"": "BeVietnamPro-Regular.ttf", "B": "BeVietnamPro-Bold.ttf"}
+
+TITLE = (
+    "TỜ KHAI ĐĂNG KÝ SỬ DỤNG, ĐIỀU CHỈNH THÔNG TIN VÀ NGỪNG SỬ DỤNG PHƯƠNG THỨC "
+    "GIAO DỊCH ĐIỆN TỬ TRONG LĨNH VỰC BẢO HIỂM XÃ HỘI"
+)
+COMMITMENT = (
+    "Tôi xin cam kết hoàn toàn chịu trách nhiệm trước pháp luật về tính chính xác, trung thực "
+    "của nội dung nêu trên và thực hiện đúng các quy định về giao dịch điện tử trong lĩnh vực "
+    "bảo hiểm xã hội."
+)
+REGISTERED_AT = "Cổng Thông tin điện tử BHXH Việt Nam (ứng dụng VssID)"
+
+RELATIONSHIP_LABELS = {
+    Relationship.FATHER: "Cha",
+    Relationship.MOTHER: "Mẹ",
+    Relationship.GUARDIAN: "Người giám hộ",
+}
+
+_NOT_GIVEN = "Không có"
+
+
+def national_phone(e164: str) -> str:
+    """``+84912345678`` -> ``0912345678``, as Vietnamese read it."""
+    return "0" + e164[3:] if e164.startswith("+84") else e164
+
+
+def declaration_filename(registration_id: UUID) -> str:
+    return f"to-khai-{short_reference(registration_id)}.pdf"
+
+
+def render_declaration(
+    request: RegistrationRequest, *, registration_id: UUID, office_name: str
+) -> bytes:
+    """The declaration of one registration as PDF bytes."""
+    pdf = _Declaration()
+    pdf.set_creation_date(request.submitted_at)
+    pdf.set_title("Tờ khai đăng ký tài khoản giao dịch điện tử cho con (Mẫu số 01)")
+    pdf.set_author("Bảo hiểm xã hội Việt Nam")
+    pdf.set_creator("childreg")
+    pdf.add_page()
+    guardian, child = request.guardian, request.child
+
+    pdf.header_block(short_reference(registration_id))
+    pdf.heading("Kính gửi: " + office_name)
+
+    pdf.section("I. THÔNG TIN NGƯỜI ĐƯỢC ĐĂNG KÝ (TRẺ EM DƯỚI 18 TUỔI)")
+    pdf.field("1. Họ và tên", child.full_name)
+    pdf.field("2. Mã số BHXH", child.social_insurance_code or _NOT_GIVEN)
+    pdf.field("3. Số định danh cá nhân", child.personal_id_number or _NOT_GIVEN)
+    pdf.field("4. Ngày sinh", vn_date(child.date_of_birth))
+
+    pdf.section("II. THÔNG TIN CHA, MẸ HOẶC NGƯỜI GIÁM HỘ (NGƯỜI KHAI)")
+    pdf.field("1. Họ và tên", guardian.full_name)
+    pdf.field("2. Mã số BHXH", guardian.social_insurance_code)
+    pdf.field("3. Quan hệ với trẻ", RELATIONSHIP_LABELS[guardian.relationship])
+    pdf.field("4. Điện thoại di động", national_phone(guardian.phone))
+    pdf.field("5. Thư điện tử", guardian.email or _NOT_GIVEN)
+
+    pdf.section("III. THÔNG TIN ĐĂNG KÝ GIAO DỊCH ĐIỆN TỬ")
+    channels = "Tin nhắn SMS đến điện thoại di động của người khai"
+    if guardian.email:
+        channels += "; thư điện tử của người khai"
+    pdf.field("1. Nhận thông báo, xác thực qua", channels)
+    pdf.field("2. Đăng ký giao dịch tại", REGISTERED_AT)
+    pdf.field("3. Ngày bắt đầu đăng ký", vn_date(request.submission_date))
+    pdf.field("4. Cơ quan BHXH tiếp nhận", f"{office_name} (mã {request.office_code})")
+    pdf.field("5. Thời điểm nộp tờ khai", vn_datetime(request.submitted_at) + " (giờ Việt Nam)")
+
+    pdf.section("IV. CAM KẾT")
+    pdf.paragraph(COMMITMENT)
+    accepted = request.commitment.accepted_at or request.submitted_at
+    pdf.paragraph(
+        "Người khai đã đồng ý cam kết trên ứng dụng VssID lúc "
+        + vn_datetime(accepted)
+        + " (giờ Việt Nam)."
+    )
+    pdf.signature(request, guardian.full_name)
+    return bytes(pdf.output())
+
+
+class _Declaration(FPDF):
+    """An A4 page with the form's building blocks."""
+
+    LABEL_WIDTH = 70
+
+    def __init__(self) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.set_margins(20, 15, 20)
+        self.set_auto_page_break(auto=True, margin=15)
+        for style, filename in FONT_FILES.items():
+            self.add_font(FONT_FAMILY, style, str(FONT_DIR / filename))
+        self.set_font(FONT_FAMILY, "", 11)
+
+    def header_block(self, reference: str) -> None:
+        self.set_font(FONT_FAMILY, "", 9)
+        self.cell(0, 5, "Mẫu số 01", align="R", new_x="LMARGIN", new_y="NEXT")
+        self.cell(
+            0,
+            5,
+            "(Ban hành kèm theo Nghị định số 166/2016/NĐ-CP)",
+            align="R",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.ln(2)
+        self.set_font(FONT_FAMILY, "B", 11)
+        self.cell(
+            0, 6, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN", new_y="NEXT"
+        )
+        self.cell(0, 6, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(5)
+        self.set_font(FONT_FAMILY, "B", 12)
+        self.multi_cell(0, 6, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT_FAMILY, "", 10)
+        self.cell(
+            0,
+            6,
+            "(Đăng ký tài khoản giao dịch điện tử cho con)",
+            align="C",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.cell(0, 6, "Mã hồ sơ: " + reference, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
+
+    def heading(self, text: str) -> None:
+        self.set_font(FONT_FAMILY, "B", 11)
+        self.multi_cell(0, 6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def section(self, text: str) -> None:
+        self.ln(3)
+        self.set_font(FONT_FAMILY, "B", 11)
+        self.multi_cell(0, 7, text, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def field(self, label: str, value: str) -> None:
+        self.set_font(FONT_FAMILY, "", 10.5)
+        top = self.get_y()
+        self.multi_cell(self.LABEL_WIDTH, 6, label + ":", align="L", new_x="RIGHT", new_y="TOP")
+        self.set_font(FONT_FAMILY, "B", 10.5)
+        self.multi_cell(0, 6, value, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.set_y(max(self.get_y(), top + 6))
+
+    def paragraph(self, text: str) -> None:
+        self.set_font(FONT_FAMILY, "", 10.5)
+        self.multi_cell(0, 6, text, align="J", new_x="LMARGIN", new_y="NEXT")
+
+    def signature(self, request: RegistrationRequest, name: str) -> None:
+        self.ln(6)
+        self.set_font(FONT_FAMILY, "", 10.5)
+        day = request.submission_date
+        place_date = f"Ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+        self.cell(0, 6, place_date, align="R", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT_FAMILY, "B", 10.5)
+        self.cell(0, 6, "NGƯỜI KHAI", align="R", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT_FAMILY, "", 9)
+        self.cell(
+            0, 5, "(Xác nhận điện tử trên ứng dụng VssID)", align="R", new_x="LMARGIN", new_y="NEXT"
+        )
+        self.ln(4)
+        self.set_font(FONT_FAMILY, "B", 10.5)
+        self.cell(0, 6, name, align="R", new_x="LMARGIN", new_y="NEXT")

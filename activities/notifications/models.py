@@ -1,0 +1,81 @@
+"""The activity's input and result: what the workflow imports (light: pydantic and the domain only).
+
+Field names are a contract between the workflow and the worker: add optional fields, never rename.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from activities.notifications.journal import DeliveryStatus
+from activities.notifications.kinds import NEEDS_REASON, Channel, NotificationKind, short_reference
+from domain.contract import RegistrationRequest
+from domain.reasons import CATALOGUE
+
+
+class NotifyGuardianInput(BaseModel):
+    """One milestone to tell the guardian about. The same input on every retry."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    registration_id: UUID
+    request_id: str
+    kind: NotificationKind
+    request: RegistrationRequest
+    """The registration as submitted: names and contacts, and the declaration's content."""
+    office_name: str
+    occurred_at: AwareDatetime
+    """When the milestone happened (the workflow's time): dates the message and its link."""
+    reason_code: str | None = None
+    """Required for rejected and auto_rejected; one of the catalogue's codes."""
+    note: str | None = None
+    """The reviewer's note (rejected, supplement requested), shown to the guardian as written."""
+    supplement_documents: Annotated[list[str], Field(max_length=10)] = Field(default_factory=list)
+    supplement_due: date | None = None
+    child_account_id: str | None = None
+    """Required for approved."""
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> NotifyGuardianInput:
+        if self.kind in NEEDS_REASON:
+            if self.reason_code is None:
+                raise ValueError(f"reason_code: required for a {self.kind} notification")
+            if self.reason_code not in CATALOGUE:
+                raise ValueError("reason_code: not in the catalogue of reason codes")
+        if self.kind is NotificationKind.SUPPLEMENT_REQUESTED and not self.supplement_documents:
+            raise ValueError(
+                "supplement_documents: required for a supplement_requested notification"
+            )
+        if self.kind is NotificationKind.APPROVED and not self.child_account_id:
+            raise ValueError("child_account_id: required for an approved notification")
+        return self
+
+    @property
+    def reference(self) -> str:
+        """The short reference the guardian sees, e.g. ``DK-1A2B3C4D``."""
+        return short_reference(self.registration_id)
+
+
+class ChannelOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    status: DeliveryStatus
+    message_id: str | None = None
+    detail: str | None = None
+    """Why it failed or was skipped (a failure class and code, never an address)."""
+    already: bool = False
+    """Nothing was done: an earlier attempt had reached this status."""
+
+
+class NotifyGuardianResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registration_id: UUID
+    kind: NotificationKind
+    email: ChannelOutcome
+    sms: ChannelOutcome

@@ -1,0 +1,102 @@
+"""Test data: a father registering his son at a Ho Chi Minh City office, at each milestone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from activities.notifications.activities import NotificationActivities
+from activities.notifications.gateways import SmsGateway
+from activities.notifications.journal import NotificationJournal
+from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.links import DeclarationLinks, LinkSigner
+from activities.notifications.mail import Mailer
+from activities.notifications.models import NotifyGuardianInput
+from activities.notifications.render import Renderer
+from domain.contract import RegistrationRequest, parse_request
+
+REGISTRATION_ID = UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+REFERENCE = "DK-1A2B3C4D"
+OFFICE_NAME = "BHXH cơ sở Sài Gòn, BHXH Thành phố Hồ Chí Minh"
+LINK_SECRET = "a-link-secret-for-the-tests-only"
+BASE_URL = "https://dichvucong.example.vn"
+SENDER = "VssID - BHXH Việt Nam <no-reply@vssid.example.vn>"
+GUARDIAN_EMAIL = "an.nguyen@example.vn"
+OCCURRED_AT = datetime(2026, 11, 25, 2, 0, 5, tzinfo=UTC)
+NOW = datetime(2026, 11, 25, 2, 0, 6, tzinfo=UTC)
+
+_REQUEST: dict[str, Any] = {
+    "request_id": "vssid-20261125-000123",
+    "submitted_at": "2026-11-25T09:00:00+07:00",
+    "guardian": {
+        "social_insurance_code": "0123456789",
+        "full_name": "Nguyễn Văn An",
+        "relationship": "father",
+        "phone": "0912345678",
+        "email": GUARDIAN_EMAIL,
+    },
+    "child": {
+        "social_insurance_code": "7912345678",
+        "full_name": "Nguyễn Minh Khôi",
+        "date_of_birth": "2019-03-14",
+    },
+    "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
+    "office_code": "79001",
+    "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
+}
+
+_DETAILS: dict[NotificationKind, dict[str, Any]] = {
+    NotificationKind.SUPPLEMENT_REQUESTED: {
+        "supplement_documents": ["birth_certificate"],
+        "supplement_due": "2026-12-02",
+        "note": "Ảnh giấy khai sinh bị mờ ở phần họ tên của cha.",
+    },
+    NotificationKind.APPROVED: {"child_account_id": "7912345678"},
+    NotificationKind.REJECTED: {"reason_code": "BIRTH_CERTIFICATE_MISMATCH"},
+    NotificationKind.AUTO_REJECTED: {"reason_code": "CHILD_DETAILS_MISMATCH"},
+}
+
+
+def a_request(*, email: str | None = GUARDIAN_EMAIL, **guardian: Any) -> RegistrationRequest:
+    data = {**_REQUEST, "guardian": {**_REQUEST["guardian"], "email": email, **guardian}}
+    return parse_request(data)
+
+
+def an_input(
+    kind: NotificationKind = NotificationKind.RECEIVED,
+    *,
+    request: RegistrationRequest | None = None,
+    registration_id: UUID = REGISTRATION_ID,
+    **fields: Any,
+) -> NotifyGuardianInput:
+    return NotifyGuardianInput.model_validate(
+        {
+            "registration_id": registration_id,
+            "request_id": _REQUEST["request_id"],
+            "kind": kind,
+            "request": request or a_request(),
+            "office_name": OFFICE_NAME,
+            "occurred_at": OCCURRED_AT,
+            **_DETAILS.get(kind, {}),
+            **fields,
+        }
+    )
+
+
+def links() -> DeclarationLinks:
+    return DeclarationLinks(LinkSigner(LINK_SECRET), BASE_URL, 30)
+
+
+def notification_activities(
+    journal: NotificationJournal, mailer: Mailer, sms: SmsGateway
+) -> NotificationActivities:
+    return NotificationActivities(journal, mailer, sms, Renderer(), links(), clock=lambda: NOW)
+
+
+def key(
+    channel: Channel,
+    kind: NotificationKind = NotificationKind.RECEIVED,
+    registration_id: UUID = REGISTRATION_ID,
+) -> tuple[UUID, NotificationKind, Channel]:
+    return (registration_id, kind, channel)

@@ -1,0 +1,71 @@
+import io
+
+from pypdf import PdfReader
+
+from activities.notifications.declaration import (
+    COMMITMENT,
+    declaration_filename,
+    render_declaration,
+)
+from tests.unit.notifications.examples import OFFICE_NAME, REGISTRATION_ID, a_request
+
+
+def text_of(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_declaration_shows_both_names_with_their_diacritics() -> None:
+    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+
+    text = text_of(pdf)
+    assert "Nguyễn Minh Khôi" in text
+    assert "Nguyễn Văn An" in text
+    assert "TỜ KHAI ĐĂNG KÝ SỬ DỤNG, ĐIỀU CHỈNH THÔNG TIN VÀ NGỪNG SỬ DỤNG" in text
+    assert "Mẫu số 01" in text
+
+
+def test_the_declaration_has_the_guardian_the_office_the_time_and_the_commitment() -> None:
+    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+
+    text = " ".join(text_of(pdf).split())
+    assert "Quan hệ với trẻ: Cha" in text
+    assert "Điện thoại di động: 0912345678" in text
+    assert "Thư điện tử: an.nguyen@example.vn" in text
+    assert "Mã số BHXH: 0123456789" in text
+    assert "BHXH cơ sở Sài Gòn" in text
+    assert "25/11/2026 09:00 (giờ Việt Nam)" in text
+    assert "Mã hồ sơ: DK-1A2B3C4D" in text
+    assert " ".join(COMMITMENT.split()) in text
+
+
+def test_a_guardian_without_email_is_shown_as_having_none() -> None:
+    pdf = render_declaration(
+        a_request(email=None), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
+
+    assert "Thư điện tử: Không có" in text_of(pdf)
+
+
+def test_the_same_registration_gives_the_same_bytes() -> None:
+    first = render_declaration(
+        a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
+    again = render_declaration(
+        a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
+
+    assert first == again
+
+
+def test_the_pdf_is_dated_at_the_submission() -> None:
+    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+
+    metadata = PdfReader(io.BytesIO(pdf)).metadata
+    assert metadata is not None
+    assert metadata.creation_date is not None
+    assert metadata.creation_date.isoformat().startswith("2026-11-25T09:00:00")
+
+
+def test_the_file_is_named_after_the_short_reference() -> None:
+    assert declaration_filename(REGISTRATION_ID) == "to-khai-DK-1A2B3C4D.pdf"
