@@ -19,6 +19,7 @@ from rich.console import Console
 from activities.registry import PostgresRegistry
 from workers.bootstrap import resolve
 from workers.migrate import migrate
+from workers.projector import running_projections
 from workers.registry_cli import print_summary
 from workers.registry_csv import read_registry
 from workers.settings import load_settings
@@ -101,5 +102,6 @@ def _serve(data_dir: Path, demo: bool, console: Console) -> None:
         "  childreg registry show\n"
         f"Data stays under {data_dir}/. Ctrl-C stops.\n"
     )
-    stop.wait()
+    with running_projections(resolved):
+        stop.wait()
     console.print("Stopping.")

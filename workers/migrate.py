@@ -9,7 +9,8 @@ from psycopg_pool import ConnectionPool
 
 from activities.claims import PostgresChildClaims
 from activities.registry import PostgresRegistry
-from workers.persistence import registration_service
+from projections.catalogue import create_schema as create_read_models
+from workers.persistence import event_store_env, registration_service
 
 
 def migrate(database_url: str) -> list[str]:
@@ -19,4 +20,5 @@ def migrate(database_url: str) -> list[str]:
     with ConnectionPool(database_url, min_size=1, max_size=2, open=True) as pool:
         PostgresRegistry(pool).create_schema()
         PostgresChildClaims(pool).create_schema()
-    return ["event store", "registry", "child claims"]
+    read_models = create_read_models(event_store_env(database_url, None))
+    return ["event store", "registry", "child claims", *read_models]

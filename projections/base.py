@@ -1,0 +1,204 @@
+"""What every read model shares: tables kept beside a tracking table, written in one transaction.
+
+A view is an eventsourcing ``PostgresTrackingRecorder`` that also owns the read model's tables.
+For each event the projection runner hands over, :meth:`ReadModelView.apply` writes the view's
+rows and the tracking record (the event's notification id) in one transaction: either both are
+committed or neither, so each event is applied exactly once. The single-row tracking table only
+moves forward (``... WHERE notification_id < new``), so a second runner that reaches an event
+already applied fails its tracking write, its transaction rolls back, and the event is skipped.
+
+The live tables have plain names; a rebuild builds the same tables with the ``_next`` suffix
+beside them and swaps them in (see :mod:`projections.rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import structlog
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+from domain.registration import Registration
+from domain.service import RegistrationService
+
+APPLICATION_NAME = RegistrationService.name
+"""The application whose notification ids the tracking tables record."""
+
+NOTIFY_CHANNEL = "childreg_read_models"
+"""Every committed view write notifies this channel (payload ``<projection>:<position>``), so a
+query waiting for its own write (read-your-writes) listens instead of polling."""
+
+NEXT_SUFFIX = "_next"
+
+log = structlog.get_logger(__name__)
+
+Row = dict[str, Any]
+
+
+class ReadModelView(PostgresTrackingRecorder):
+    """A read model's tables and its tracking table.
+
+    Subclasses name their tables and indexes and give their ``CREATE`` statements with
+    ``{placeholders}`` for those names, so the same schema is built live or with a suffix.
+    """
+
+    projection_name: ClassVar[str]
+    table_names: ClassVar[tuple[str, ...]]
+    index_names: ClassVar[tuple[str, ...]]
+    """Every index and constraint name, so a swap can rename them back to their live names."""
+    schema: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = "",
+        suffix: str = "",
+        **kwargs: Any,
+    ) -> None:
+        tracking_table_name = tracking_table_name or tracking_table_for(self.projection_name)
+        super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+        self.suffix = suffix
+        names = {name: Identifier(name + suffix) for name in self.table_names + self.index_names}
+        self.sql_create_statements.extend(
+            SQL(statement).format(**names) for statement in self.schema
+        )
+
+    def table(self, name: str) -> Identifier:
+        return Identifier(name + self.suffix)
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def apply(self, event: Any, tracking: Tracking) -> None:
+        """Write the view for ``event`` and record ``tracking``, in one transaction."""
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                self.write(curs, event, tracking)
+                self.after_view_write(tracking)
+                self._insert_tracking(curs, tracking)
+                notify(curs, self.projection_name, tracking.notification_id)
+        except IntegrityError:
+            if self.has_tracking_id(tracking.application_name, tracking.notification_id):
+                # Another runner applied it first: this transaction rolled back whole.
+                log.info(
+                    "projection.event_already_applied",
+                    projection=self.projection_name,
+                    position=tracking.notification_id,
+                )
+                return
+            raise
+
+    def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
+        """Update the view's rows for one event, inside the caller's transaction."""
+        raise NotImplementedError
+
+    def after_view_write(self, tracking: Tracking) -> None:
+        """Called between the view write and the tracking write; tests inject failures here."""
+
+    def position(self) -> int:
+        return self.max_tracking_id(APPLICATION_NAME) or 0
+
+    # --- helpers for subclasses -------------------------------------------------------------------
+
+    def select_row(self, curs: Cursor[DictRow], table: str, registration_id: Any) -> Row | None:
+        curs.execute(
+            SQL("SELECT * FROM {} WHERE registration_id = %s FOR UPDATE").format(self.table(table)),
+            (registration_id,),
+        )
+        found = curs.fetchone()
+        return dict(found) if found is not None else None
+
+    def upsert_row(self, curs: Cursor[DictRow], table: str, row: Mapping[str, Any]) -> None:
+        upsert(curs, self.table(table), "registration_id", row)
+
+    def delete_row(self, curs: Cursor[DictRow], table: str, registration_id: Any) -> None:
+        curs.execute(
+            SQL("DELETE FROM {} WHERE registration_id = %s").format(self.table(table)),
+            (registration_id,),
+        )
+
+
+class ReadModelProjection(Projection[ReadModelView]):
+    """Hands every event of the registration service to its view; events the view ignores still
+    move the tracking position, so a query can wait for any command's position."""
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.apply(domain_event, tracking)
+
+
+def tracking_table_for(projection_name: str, suffix: str = "") -> str:
+    """The table eventsourcing's factory names for a projection: ``<name>_tracking``."""
+    return f"{projection_name}_tracking{suffix}"
+
+
+def notify(curs: Cursor[DictRow], projection_name: str, position: int) -> None:
+    curs.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{projection_name}:{position}"))
+
+
+def upsert(curs: Cursor[DictRow], table: Identifier, key: str, row: Mapping[str, Any]) -> None:
+    columns = list(row)
+    statement = SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    ).format(
+        table=table,
+        columns=SQL(", ").join(Identifier(column) for column in columns),
+        values=SQL(", ").join(SQL("%s") for _ in columns),
+        key=Identifier(key),
+        updates=SQL(", ").join(
+            SQL("{0} = EXCLUDED.{0}").format(Identifier(column))
+            for column in columns
+            if column != key
+        ),
+    )
+    curs.execute(statement, [_adapt(row[column]) for column in columns])
+
+
+def _adapt(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, list | dict) else value
+
+
+def mask_code(code: str | None) -> str | None:
+    """A code with all but its last 4 digits hidden: ``7912345678`` → ``******5678``."""
+    if not code:
+        return None
+    return "*" * max(len(code) - 4, 0) + code[-4:]
+
+
+def child_code(request: Mapping[str, Any]) -> str | None:
+    child = request.get("child") or {}
+    code = child.get("social_insurance_code") or child.get("personal_id_number")
+    return str(code) if code else None
+
+
+def merged(existing: Sequence[str], new: Sequence[str]) -> list[str]:
+    """Warnings in order of first appearance, each once (as the aggregate keeps them)."""
+    result = list(existing)
+    result.extend(item for item in new if item not in result)
+    return result
+
+
+def drop_statements(view: ReadModelView) -> list[Composed]:
+    """``DROP TABLE`` for the view's tables and its tracking table (with the view's suffix)."""
+    names = [view.table(name) for name in view.table_names]
+    names.append(Identifier(view.tracking_table_name))
+    return [SQL("DROP TABLE IF EXISTS {}").format(name) for name in names]
+
+
+FINAL_OUTCOMES: Mapping[str, str] = {
+    "approved": "approved",
+    "account_activated": "approved",
+    "rejected": "rejected",
+    "auto_rejected": "auto_rejected",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+}
+
+EVENTS = Registration
+"""Shorthand for the event classes (``EVENTS.Approved``...)."""

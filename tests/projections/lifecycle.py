@@ -1,0 +1,165 @@
+"""Drive registrations through valid lifecycles (DESIGN §3) with the real RegistrationService."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from domain.contract import parse_request
+from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, State
+from domain.service import RegistrationService, RegistrationView
+from tests.unit.test_contract import a_request
+
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+OFFICES = ("79001", "01001", "48001")
+GUARDIANS = ("0123456789", "0198765432", "0311122233")
+CHILDREN = ("7912345678", "7900000001", "7900000002", "7900000003")
+
+
+def moves(state: State, view: RegistrationView) -> list[str]:
+    """The commands that are legal in ``state`` (the notes are legal in any state)."""
+    if state is State.SUBMITTED:
+        return ["verify"] * 6 + ["auto_reject", "withdraw"]
+    if state in (State.IDENTITY_VERIFIED, State.SUPPLEMENT_PROVIDED):
+        return ["store"] * 6 + ["auto_reject", "withdraw"]
+    if state is State.DOCUMENTS_STORED:
+        return ["review"]
+    if state is State.AWAITING_REVIEW:
+        options = ["approve"] * 3 + ["reject"] * 2 + ["expire", "withdraw", "refuse", "notify"]
+        if not view.overdue:
+            options.append("overdue")
+        if view.supplement_rounds < MAX_SUPPLEMENT_ROUNDS:
+            options.append("supplement")
+        return options
+    if state is State.SUPPLEMENT_REQUESTED:
+        return ["provide"] * 4 + ["expire", "withdraw"]
+    if state is State.APPROVED:
+        return ["activate", "notify"]
+    return []
+
+
+@dataclass
+class Registrar:
+    """Submits registrations and moves them on; remembers the position of the last event."""
+
+    service: RegistrationService
+    last_position: int = 0
+    registrations: list[UUID] = field(default_factory=list)
+    _commands: int = 0
+
+    def submit(
+        self, request_id: str, office: str, guardian: str, child: str, at: datetime
+    ) -> RegistrationView:
+        request = a_request(
+            request_id=request_id,
+            office_code=office,
+            guardian__social_insurance_code=guardian,
+            child__social_insurance_code=child,
+        )
+        view = self.service.submit(
+            parse_request(request), self._cause(request_id, at, ActorKind.UPSTREAM, request_id)
+        )
+        self.registrations.append(view.registration_id)
+        return self._seen(view)
+
+    def lifecycle(
+        self,
+        request_id: str,
+        office: str,
+        guardian: str,
+        child: str,
+        choices: list[int],
+        start: datetime,
+    ) -> RegistrationView:
+        """Submit, then take one legal move per choice until the registration ends."""
+        view = self.submit(request_id, office, guardian, child, start)
+        at = start
+        for step, choice in enumerate(choices):
+            options = moves(view.state, view)
+            if not options:
+                break
+            at += timedelta(minutes=17 + 41 * choice)
+            view = self.move(view, options[choice % len(options)], at, f"{request_id}/{step}")
+        return view
+
+    def move(
+        self, view: RegistrationView, action: str, at: datetime, command_id: str
+    ) -> RegistrationView:
+        rid = view.registration_id
+        system = self._cause(view.request_id, at, ActorKind.SYSTEM, command_id)
+        reviewer = self._cause(view.request_id, at, ActorKind.REVIEWER, command_id)
+        child = view.request["child"]["social_insurance_code"]
+        guardian = view.request["guardian"]["social_insurance_code"]
+        s = self.service
+        if action == "verify":
+            warnings = ["NO_CARD_QR"] if len(self.registrations) % 2 else []
+            return self._seen(s.verify_identity(rid, child, guardian, warnings, system))
+        if action == "auto_reject":
+            return self._seen(
+                s.auto_reject(rid, "CHILD_NOT_FOUND", None, "not in registry", system)
+            )
+        if action == "store":
+            warnings = ["PHOTO_SMALL"] if len(self.registrations) % 3 == 0 else []
+            stored = {"portrait": {"sha256": "a" * 64}}
+            return self._seen(s.store_documents(rid, stored, warnings, system))
+        if action == "review":
+            return self._seen(
+                s.request_review(rid, at + timedelta(days=3), at + timedelta(days=30), system)
+            )
+        if action == "overdue":
+            return self._seen(s.mark_overdue(rid, [f"{view.office_code}.supervisor"], system))
+        if action == "approve":
+            return self._seen(
+                s.approve(rid, command_id, f"{view.office_code}.reviewer", None, reviewer)
+            )
+        if action == "reject":
+            return self._seen(
+                s.reject(
+                    rid, command_id, f"{view.office_code}.reviewer", "PHOTO_UNCLEAR", None, reviewer
+                )
+            )
+        if action == "supplement":
+            return self._seen(
+                s.request_supplement(
+                    rid, command_id, f"{view.office_code}.reviewer", ["birth_certificate"],
+                    "Ảnh giấy khai sinh bị mờ", at + timedelta(days=15), reviewer,
+                )
+            )  # fmt: skip
+        if action == "provide":
+            guardian_cause = self._cause(view.request_id, at, ActorKind.GUARDIAN, command_id)
+            documents = {"birth_certificate": "sha256:" + "c" * 64}
+            return self._seen(s.provide_supplement(rid, documents, guardian_cause))
+        if action == "withdraw":
+            guardian_cause = self._cause(view.request_id, at, ActorKind.GUARDIAN, command_id)
+            return self._seen(s.withdraw(rid, "đổi ý", guardian_cause))
+        if action == "expire":
+            return self._seen(s.expire(rid, system))
+        if action == "refuse":
+            return self._seen(
+                s.refuse_decision(
+                    rid, command_id, "01001.intruder", "approve", "wrong office", reviewer
+                )
+            )
+        if action == "activate":
+            return self._seen(s.activate_child_account(rid, f"acct-{rid.hex[:8]}", system))
+        if action == "notify":
+            return self._seen(
+                s.command(
+                    rid,
+                    lambda r: r.prepare_notification(
+                        "received", "sms", "received", 1, "******5678", "d" * 64, None,
+                        f"msg-{command_id}", system,
+                    ),
+                )
+            )  # fmt: skip
+        raise ValueError(action)
+
+    def _seen(self, view: RegistrationView) -> RegistrationView:
+        if view.position is not None:
+            self.last_position = max(self.last_position, view.position)
+        return view
+
+    def _cause(self, request_id: str, at: datetime, kind: ActorKind, command_id: str) -> Cause:
+        self._commands += 1
+        return Cause(kind, "test", f"registration-{request_id}", command_id, at)
