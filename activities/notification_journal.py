@@ -1,6 +1,10 @@
 """The notification journal over the event store: each step of a delivery becomes an event of
 the registration (NotificationPrepared, GuardianNotified, NotificationFailed, NotificationSkipped).
 
+The events' ``kind`` is the delivery's name (``kinds.delivery_name``): the bare kind for a first
+occasion, as before occasions existed, and e.g. ``supplement_requested.2`` for the second
+supplement round, so that the registration keeps each round's delivery apart.
+
 Command ids are derived from the delivery and its content, so an activity retried by Temporal
 records each fact once; each transient failure is its own fact, keyed by the time of the attempt.
 """
@@ -11,7 +15,7 @@ from datetime import datetime
 from uuid import UUID
 
 from activities.notifications.journal import DeliveryStatus, NotificationRecord
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import Channel
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 
@@ -25,19 +29,20 @@ class EventStoreNotificationJournal:
         self._service = service
 
     def status(
-        self, registration_id: UUID, kind: NotificationKind, channel: Channel
+        self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
         status = self._service.get(registration_id).notifications.get(
-            f"{kind.value}/{channel.value}"
+            f"{_name(delivery)}/{channel.value}"
         )
         return DeliveryStatus(status) if status else None
 
     def prepared(self, record: NotificationRecord) -> None:
         step = f"prepared:{record.message_id}:{record.body_sha256[:16]}:{(record.attachment_sha256 or '')[:16]}"
+        delivery = record.delivery
         self._service.command(
             record.registration_id,
             lambda r: r.prepare_notification(
-                record.kind.value,
+                delivery,
                 record.channel.value,
                 record.template_id,
                 record.template_version,
@@ -45,66 +50,75 @@ class EventStoreNotificationJournal:
                 record.body_sha256,
                 record.attachment_sha256,
                 record.message_id,
-                _cause(r, record.kind, record.channel, step, record.at),
+                _cause(r, delivery, record.channel, step, record.at),
             ),
         )
 
     def sent(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         message_id: str,
         at: datetime,
     ) -> None:
+        name = _name(delivery)
         self._service.command(
             registration_id,
             lambda r: r.notification_sent(
-                kind.value, channel.value, message_id, _cause(r, kind, channel, "sent", at)
+                name, channel.value, message_id, _cause(r, name, channel, "sent", at)
             ),
         )
 
     def failed(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         error: str,
         permanent: bool,
         at: datetime,
     ) -> None:
+        name = _name(delivery)
         step = "failed" if permanent else f"attempt-failed:{at.isoformat()}"
         self._service.command(
             registration_id,
             lambda r: r.notification_failed(
-                kind.value, channel.value, error, permanent, _cause(r, kind, channel, step, at)
+                name, channel.value, error, permanent, _cause(r, name, channel, step, at)
             ),
         )
 
     def skipped(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         why: str,
         at: datetime,
     ) -> None:
+        name = _name(delivery)
         self._service.command(
             registration_id,
             lambda r: r.notification_skipped(
-                kind.value, channel.value, why, _cause(r, kind, channel, "skipped", at)
+                name, channel.value, why, _cause(r, name, channel, "skipped", at)
             ),
         )
 
 
+def _name(delivery: str) -> str:
+    """The plain string (a ``NotificationKind`` is a ``str`` subclass: store its value)."""
+    return str(delivery)
+
+
 def _cause(
-    registration: Registration, kind: NotificationKind, channel: Channel, step: str, at: datetime
+    registration: Registration, delivery: str, channel: Channel, step: str, at: datetime
 ) -> Cause:
+    # The delivery's name is in the command id: the second round's "sent" is not the first's.
     return Cause(
         ActorKind.SYSTEM,
         ACTOR_ID,
         f"registration-{registration.request_id}",
-        f"notification:{kind.value}:{channel.value}:{step}",
+        f"notification:{delivery}:{channel.value}:{step}",
         at,
-        causation_id=f"notification:{kind.value}:{channel.value}",
+        causation_id=f"notification:{delivery}:{channel.value}",
     )

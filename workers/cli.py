@@ -8,6 +8,7 @@ import typer
 
 from domain.contract import CONTRACT_MODELS
 from workers.dev import dev
+from workers.query_cli import register as register_query_commands
 from workers.registry_cli import registry_app
 from workers.workflow_cli import register as register_workflow_commands
 
@@ -22,6 +23,7 @@ db_app = typer.Typer(help="The database: schema set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command()(dev)
 register_workflow_commands(app)
+register_query_commands(app)
 
 
 @app.callback()

@@ -1,6 +1,6 @@
 """The Temporal activity that tells the guardian about a milestone, by email and SMS, once.
 
-Delivery semantics, honestly: each (registration, kind, channel) is sent at most once per
+Delivery semantics, honestly: each (registration, kind, occasion, channel) is sent at most once per
 journal state, and at least once overall. The journal is asked first (already sent, failed or
 skipped: nothing to do), the intent is recorded, then the message goes out, then the result is
 recorded. A worker that dies after the server accepted the message but before ``sent`` was
@@ -125,7 +125,11 @@ class NotificationActivities:
                 type=TRANSIENT_ERROR_TYPE,
             )
         return NotifyGuardianResult(
-            registration_id=input.registration_id, kind=input.kind, email=email, sms=sms
+            registration_id=input.registration_id,
+            kind=input.kind,
+            occasion=input.occasion,
+            email=email,
+            sms=sms,
         )
 
     async def _email(
@@ -149,7 +153,9 @@ class NotificationActivities:
                 office_name=input.office_name,
             )
             attachments.append(Attachment(declaration_filename(input.registration_id), pdf))
-        message_id = email_message_id(input.registration_id, input.kind, self._mailer.sender)
+        message_id = email_message_id(
+            input.registration_id, input.kind, self._mailer.sender, occasion=input.occasion
+        )
         message = compose(
             sender=self._mailer.sender,
             to_name=input.request.guardian.full_name,
@@ -164,6 +170,7 @@ class NotificationActivities:
         record = NotificationRecord(
             registration_id=input.registration_id,
             kind=input.kind,
+            occasion=input.occasion,
             channel=Channel.EMAIL,
             template_id=rendered.template_id,
             template_version=rendered.template_version,
@@ -183,11 +190,12 @@ class NotificationActivities:
             return ChannelOutcome(channel=Channel.SMS, status=status, already=True)
 
         rendered = self._renderer.sms(context)
-        message_id = sms_message_id(input.registration_id, input.kind)
+        message_id = sms_message_id(input.registration_id, input.kind, occasion=input.occasion)
         phone = input.request.guardian.phone
         record = NotificationRecord(
             registration_id=input.registration_id,
             kind=input.kind,
+            occasion=input.occasion,
             channel=Channel.SMS,
             template_id=rendered.template_id,
             template_version=rendered.template_version,
@@ -210,6 +218,7 @@ class NotificationActivities:
         fields = {
             "registration_id": str(input.registration_id),
             "kind": str(input.kind),
+            "occasion": input.occasion,
             "channel": str(record.channel),
         }
         await asyncio.to_thread(self._journal.prepared, record)
@@ -219,7 +228,7 @@ class NotificationActivities:
             await asyncio.to_thread(
                 self._journal.failed,
                 input.registration_id,
-                input.kind,
+                record.delivery,
                 record.channel,
                 error.detail,
                 error.permanent,
@@ -244,7 +253,7 @@ class NotificationActivities:
         await asyncio.to_thread(
             self._journal.sent,
             input.registration_id,
-            input.kind,
+            record.delivery,
             record.channel,
             record.message_id,
             self._clock(),
@@ -256,7 +265,7 @@ class NotificationActivities:
 
     async def _status(self, input: NotifyGuardianInput, channel: Channel) -> DeliveryStatus | None:
         return await asyncio.to_thread(
-            self._journal.status, input.registration_id, input.kind, channel
+            self._journal.status, input.registration_id, input.delivery, channel
         )
 
     async def _skip(self, input: NotifyGuardianInput, channel: Channel, why: str) -> ChannelOutcome:
@@ -264,12 +273,13 @@ class NotificationActivities:
         if status is not None and status in FINAL_STATUSES:
             return ChannelOutcome(channel=channel, status=status, already=True, detail=why)
         await asyncio.to_thread(
-            self._journal.skipped, input.registration_id, input.kind, channel, why, self._clock()
+            self._journal.skipped, input.registration_id, input.delivery, channel, why, self._clock()
         )
         log.info(
             "notification.skipped",
             registration_id=str(input.registration_id),
             kind=str(input.kind),
+            occasion=input.occasion,
             channel=str(channel),
             why=why,
         )

@@ -1,7 +1,10 @@
 """The notification journal: the port through which deliveries become events in the event store.
 
 The activity asks the journal before it sends anything and tells it each step, so that each
-(registration, kind, channel) is delivered once and an auditor can see what was said to whom:
+(registration, delivery, channel) is delivered once and an auditor can see what was said to whom.
+The delivery is named by ``kinds.delivery_name``: the kind for its first occasion
+(``supplement_requested``), the kind and the occasion's number for a later one
+(``supplement_requested.2``, the second supplement round):
 
     status(...) is None or PREPARED  ->  prepared(record)  ->  send  ->  sent(...)
                                                                     ->  failed(..., permanent=True)
@@ -20,7 +23,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import Channel, NotificationKind, delivery_name
 
 
 class DeliveryStatus(StrEnum):
@@ -48,6 +51,8 @@ class NotificationRecord:
 
     registration_id: UUID
     kind: NotificationKind
+    occasion: int
+    """1, or the supplement round of a ``supplement_requested`` (see ``NotifyGuardianInput``)."""
     channel: Channel
     template_id: str
     template_version: int
@@ -57,9 +62,18 @@ class NotificationRecord:
     message_id: str
     at: datetime
 
+    @property
+    def delivery(self) -> str:
+        """The delivery's name, as the journal's other methods take it."""
+        return delivery_name(self.kind, self.occasion)
+
 
 class NotificationJournal(Protocol):
     """Records each delivery's life; implemented over the event store (and by an in-memory fake).
+
+    ``delivery`` is the delivery's name (``kinds.delivery_name``, ``NotificationRecord.delivery``;
+    a ``NotificationKind`` is the name of its first occasion); deliveries of different names are
+    recorded apart, like channels.
 
     Every method is idempotent: recording the same fact twice records it once. ``prepared`` is
     called before every attempt; a record equal to the last one but for ``at`` is the same intent
@@ -67,7 +81,7 @@ class NotificationJournal(Protocol):
     """
 
     def status(
-        self, registration_id: UUID, kind: NotificationKind, channel: Channel
+        self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
         """The latest status of that delivery; None when nothing was recorded yet."""
 
@@ -77,7 +91,7 @@ class NotificationJournal(Protocol):
     def sent(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         message_id: str,
         at: datetime,
@@ -87,7 +101,7 @@ class NotificationJournal(Protocol):
     def failed(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         error: str,
         permanent: bool,
@@ -102,7 +116,7 @@ class NotificationJournal(Protocol):
     def skipped(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         why: str,
         at: datetime,

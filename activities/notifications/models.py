@@ -12,7 +12,14 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from activities.notifications.journal import DeliveryStatus
-from activities.notifications.kinds import NEEDS_REASON, Channel, NotificationKind, short_reference
+from activities.notifications.kinds import (
+    MAX_OCCASIONS,
+    NEEDS_REASON,
+    Channel,
+    NotificationKind,
+    delivery_name,
+    short_reference,
+)
 from domain.contract import RegistrationRequest
 from domain.reasons import CATALOGUE
 
@@ -38,6 +45,10 @@ class NotifyGuardianInput(BaseModel):
     supplement_due: date | None = None
     child_account_id: str | None = None
     """Required for approved."""
+    occasion: Annotated[int, Field(ge=1, le=MAX_OCCASIONS)] = 1
+    """Which time this kind is told: for supplement_requested the supplement round (1 to 3, each
+    round is its own email and SMS); always 1 for every other kind. Part of the delivery's
+    identity: the same (registration, kind, occasion) is delivered once."""
 
     @model_validator(mode="after")
     def _complete_for_its_kind(self) -> NotifyGuardianInput:
@@ -52,12 +63,19 @@ class NotifyGuardianInput(BaseModel):
             )
         if self.kind is NotificationKind.APPROVED and not self.child_account_id:
             raise ValueError("child_account_id: required for an approved notification")
+        if self.occasion != 1 and self.kind is not NotificationKind.SUPPLEMENT_REQUESTED:
+            raise ValueError(f"occasion: a {self.kind} notification is told once (occasion 1)")
         return self
 
     @property
     def reference(self) -> str:
         """The short reference the guardian sees, e.g. ``DK-1A2B3C4D``."""
         return short_reference(self.registration_id)
+
+    @property
+    def delivery(self) -> str:
+        """The journal's name of this delivery, e.g. ``supplement_requested.2``."""
+        return delivery_name(self.kind, self.occasion)
 
 
 class ChannelOutcome(BaseModel):
@@ -77,5 +95,6 @@ class NotifyGuardianResult(BaseModel):
 
     registration_id: UUID
     kind: NotificationKind
+    occasion: int = 1
     email: ChannelOutcome
     sms: ChannelOutcome

@@ -10,10 +10,13 @@ import pytest
 
 from activities.notification_journal import EventStoreNotificationJournal
 from activities.notifications.journal import DeliveryStatus, NotificationRecord
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import Channel, NotificationKind, delivery_name
 from domain.contract import parse_request
-from domain.registration import ActorKind, Cause
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
+from tests.unit.notifications import examples
+from tests.unit.notifications.fakes import RecordingMailer, RecordingSmsGateway
+from tests.unit.notifications.journal_contract import NotificationJournalContract, a_record
 from tests.unit.test_contract import a_request
 from workers.persistence import registration_service
 
@@ -43,6 +46,7 @@ def record(registration_id: UUID, body: str = "b" * 64) -> NotificationRecord:
     return NotificationRecord(
         registration_id=registration_id,
         kind=NotificationKind.RECEIVED,
+        occasion=1,
         channel=Channel.EMAIL,
         template_id="received.email",
         template_version=1,
@@ -56,6 +60,14 @@ def record(registration_id: UUID, body: str = "b" * 64) -> NotificationRecord:
 
 def event_names(service: RegistrationService, registration_id: UUID) -> list[str]:
     return [type(event).__name__ for event in service.history(registration_id)][1:]
+
+
+class TestEventStoreNotificationJournal(NotificationJournalContract):
+    """The port's contract, against the event store."""
+
+    @pytest.fixture
+    def journal(self, service: RegistrationService) -> EventStoreNotificationJournal:
+        return EventStoreNotificationJournal(service)
 
 
 def test_a_delivery_is_prepared_then_sent_once_even_when_retried(
@@ -163,3 +175,68 @@ def test_no_email_on_file_is_recorded_as_skipped(
         is DeliveryStatus.SKIPPED
     )
     assert event_names(service, registration_id) == ["NotificationSkipped"]
+
+
+SUPPLEMENT = NotificationKind.SUPPLEMENT_REQUESTED
+
+
+def test_two_supplement_rounds_are_recorded_as_two_deliveries_each_once(
+    service: RegistrationService, registration_id: UUID
+) -> None:
+    journal = EventStoreNotificationJournal(service)
+
+    for occasion in (1, 2, 2):
+        round_ = a_record(registration_id, kind=SUPPLEMENT, occasion=occasion)
+        journal.prepared(round_)
+        journal.sent(registration_id, round_.delivery, Channel.EMAIL, round_.message_id, T0)
+
+    assert event_names(service, registration_id) == [
+        "NotificationPrepared",
+        "GuardianNotified",
+        "NotificationPrepared",
+        "GuardianNotified",
+    ]
+    sent = [
+        e for e in service.history(registration_id) if isinstance(e, Registration.GuardianNotified)
+    ]
+    assert [(event.kind, event.channel) for event in sent] == [
+        ("supplement_requested", "email"),
+        ("supplement_requested.2", "email"),
+    ]
+    assert sent[1].message_id == (
+        f"<childreg.{registration_id}.supplement_requested.2.email@vssid.example.vn>"
+    )
+    assert service.get(registration_id).notifications == {
+        "supplement_requested/email": "sent",
+        "supplement_requested.2/email": "sent",
+    }
+    assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
+    assert (
+        journal.status(registration_id, delivery_name(SUPPLEMENT, 2), Channel.EMAIL)
+        is DeliveryStatus.SENT
+    )
+    assert journal.status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL) is None
+
+
+async def test_the_activity_over_the_event_store_tells_each_supplement_round_once(
+    service: RegistrationService, registration_id: UUID
+) -> None:
+    mailer, sms = RecordingMailer(), RecordingSmsGateway()
+    activities = examples.notification_activities(
+        EventStoreNotificationJournal(service), mailer, sms
+    )
+
+    for occasion in (1, 2, 2, 1):
+        await activities.notify_guardian(
+            examples.an_input(SUPPLEMENT, registration_id=registration_id, occasion=occasion)
+        )
+
+    assert len(mailer.sent) == 2
+    assert len(sms.sent) == 2
+    assert event_names(service, registration_id).count("GuardianNotified") == 4
+    assert service.get(registration_id).notifications == {
+        "supplement_requested/email": "sent",
+        "supplement_requested/sms": "sent",
+        "supplement_requested.2/email": "sent",
+        "supplement_requested.2/sms": "sent",
+    }

@@ -9,7 +9,7 @@ from uuid import UUID
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.gateways import SmsGateway
 from activities.notifications.journal import NotificationJournal
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import Channel, NotificationKind, delivery_name
 from activities.notifications.links import DeclarationLinks, LinkSigner
 from activities.notifications.mail import Mailer
 from activities.notifications.models import NotifyGuardianInput
@@ -98,5 +98,8 @@ def key(
     channel: Channel,
     kind: NotificationKind = NotificationKind.RECEIVED,
     registration_id: UUID = REGISTRATION_ID,
-) -> tuple[UUID, NotificationKind, Channel]:
-    return (registration_id, kind, channel)
+    *,
+    occasion: int = 1,
+) -> tuple[UUID, str, Channel]:
+    """One delivery as the journal names it: ``journal.status(*key(...))``."""
+    return (registration_id, delivery_name(kind, occasion), channel)

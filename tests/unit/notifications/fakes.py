@@ -11,9 +11,10 @@ from uuid import UUID
 from activities.notifications.errors import DeliveryError
 from activities.notifications.gateways import SmsMessage
 from activities.notifications.journal import FINAL_STATUSES, DeliveryStatus, NotificationRecord
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import Channel
 
-Key = tuple[UUID, NotificationKind, Channel]
+Key = tuple[UUID, str, Channel]
+"""(registration, delivery name, channel): one delivery, as the journal port names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +47,12 @@ class InMemoryNotificationJournal:
         self.die_before_recording_sent = False
 
     def status(
-        self, registration_id: UUID, kind: NotificationKind, channel: Channel
+        self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
-        return self._status.get((registration_id, kind, channel))
+        return self._status.get((registration_id, str(delivery), channel))
 
     def prepared(self, record: NotificationRecord) -> None:
-        key = (record.registration_id, record.kind, record.channel)
+        key = (record.registration_id, record.delivery, record.channel)
         earlier = self.records(key)
         if earlier and dataclasses.replace(earlier[-1], at=record.at) == record:
             return
@@ -61,7 +62,7 @@ class InMemoryNotificationJournal:
     def sent(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         message_id: str,
         at: datetime,
@@ -70,19 +71,19 @@ class InMemoryNotificationJournal:
             self.die_before_recording_sent = False
             raise WorkerDied
         self._final(
-            (registration_id, kind, channel), DeliveryStatus.SENT, at, message_id=message_id
+            (registration_id, str(delivery), channel), DeliveryStatus.SENT, at, message_id=message_id
         )
 
     def failed(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         error: str,
         permanent: bool,
         at: datetime,
     ) -> None:
-        key = (registration_id, kind, channel)
+        key = (registration_id, str(delivery), channel)
         if permanent:
             self._final(key, DeliveryStatus.FAILED, at, error=error, permanent=True)
         else:
@@ -91,12 +92,12 @@ class InMemoryNotificationJournal:
     def skipped(
         self,
         registration_id: UUID,
-        kind: NotificationKind,
+        delivery: str,
         channel: Channel,
         why: str,
         at: datetime,
     ) -> None:
-        self._final((registration_id, kind, channel), DeliveryStatus.SKIPPED, at, why=why)
+        self._final((registration_id, str(delivery), channel), DeliveryStatus.SKIPPED, at, why=why)
 
     def _final(
         self,

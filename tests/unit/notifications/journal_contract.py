@@ -1,5 +1,6 @@
 """What every NotificationJournal must do. Subclass with a ``journal`` fixture to run it against an
-adapter (``test_in_memory_journal.py`` runs it against the fake)."""
+adapter (``test_in_memory_journal.py`` runs it against the fake, ``test_notification_journal.py``
+against the event store)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,42 @@ from activities.notifications.journal import (
     NotificationJournal,
     NotificationRecord,
 )
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import (
+    Channel,
+    NotificationKind,
+    delivery_name,
+    email_message_id,
+    sms_message_id,
+)
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 KIND = NotificationKind.RECEIVED
+SUPPLEMENT = NotificationKind.SUPPLEMENT_REQUESTED
 
 
-def a_record(registration_id: UUID, channel: Channel = Channel.EMAIL) -> NotificationRecord:
+def a_record(
+    registration_id: UUID,
+    channel: Channel = Channel.EMAIL,
+    *,
+    kind: NotificationKind = KIND,
+    occasion: int = 1,
+) -> NotificationRecord:
+    email = channel is Channel.EMAIL
     return NotificationRecord(
         registration_id=registration_id,
-        kind=KIND,
+        kind=kind,
+        occasion=occasion,
         channel=channel,
-        template_id=f"{channel}/received",
+        template_id=f"{channel}/{kind}",
         template_version=1,
-        recipient_masked="an.n***@example.vn",
+        recipient_masked="an.n***@example.vn" if email else "+8491*****78",
         body_sha256="b" * 64,
-        attachment_sha256="p" * 64 if channel is Channel.EMAIL else None,
-        message_id=f"<childreg.{registration_id}.received.{channel}@vssid.example.vn>",
+        attachment_sha256="p" * 64 if email else None,
+        message_id=(
+            email_message_id(registration_id, kind, "no-reply@vssid.example.vn", occasion=occasion)
+            if email
+            else sms_message_id(registration_id, kind, occasion=occasion)
+        ),
         at=T0,
     )
 
@@ -103,3 +123,49 @@ class NotificationJournalContract:
 
         assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SKIPPED
         assert journal.status(registration_id, KIND, Channel.SMS) is DeliveryStatus.PREPARED
+
+    def test_the_first_occasion_is_named_by_the_bare_kind(
+        self, journal: NotificationJournal, registration_id: UUID
+    ) -> None:
+        record = a_record(registration_id, kind=SUPPLEMENT)
+        journal.prepared(record)
+
+        journal.sent(registration_id, record.delivery, Channel.EMAIL, record.message_id, T0)
+
+        assert record.delivery == "supplement_requested"
+        assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
+
+    def test_each_occasion_is_its_own_delivery(
+        self, journal: NotificationJournal, registration_id: UUID
+    ) -> None:
+        second = delivery_name(SUPPLEMENT, 2)
+        first = a_record(registration_id, kind=SUPPLEMENT)
+        journal.prepared(first)
+        journal.sent(registration_id, first.delivery, Channel.EMAIL, first.message_id, T0)
+        assert journal.status(registration_id, second, Channel.EMAIL) is None
+
+        record = a_record(registration_id, kind=SUPPLEMENT, occasion=2)
+        journal.prepared(record)
+        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.PREPARED
+        journal.sent(registration_id, second, Channel.EMAIL, record.message_id, T0)
+
+        assert record.delivery == second == "supplement_requested.2"
+        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.SENT
+        assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
+        assert journal.status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL) is None
+
+    def test_a_final_status_of_one_occasion_does_not_end_another(
+        self, journal: NotificationJournal, registration_id: UUID
+    ) -> None:
+        second = delivery_name(SUPPLEMENT, 2)
+        journal.skipped(registration_id, SUPPLEMENT, Channel.EMAIL, "no email on file", T0)
+        journal.prepared(a_record(registration_id, Channel.SMS, kind=SUPPLEMENT))
+        journal.failed(registration_id, SUPPLEMENT, Channel.SMS, "http 400", True, T0)
+
+        journal.skipped(registration_id, second, Channel.EMAIL, "no email on file", T0)
+        journal.prepared(a_record(registration_id, Channel.SMS, kind=SUPPLEMENT, occasion=2))
+        journal.failed(registration_id, second, Channel.SMS, "http 503", False, T0)
+
+        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.SKIPPED
+        assert journal.status(registration_id, second, Channel.SMS) is DeliveryStatus.PREPARED
+        assert journal.status(registration_id, SUPPLEMENT, Channel.SMS) is DeliveryStatus.FAILED

@@ -1,0 +1,117 @@
+"""The child's account: activated once the registration is approved, linked to the guardian.
+
+The account row goes into the registry's accounts table (so the child now "has an active
+account" for every later check) and the link to the guardian and the registration into
+``registry_child_accounts``, in one transaction. The account id is a uuid5 of the registration
+id: activating twice gives the same account.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import structlog
+from psycopg_pool import ConnectionPool
+from temporalio import activity
+
+from activities.messages import Step, StepOutcome
+from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from domain.registration import Registration, State
+from domain.service import RegistrationService
+
+log = structlog.get_logger(__name__)
+
+_ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "https://vssid.example.vn/childreg/accounts")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS registry_child_accounts (
+    account_id      uuid PRIMARY KEY,
+    child_code      text NOT NULL UNIQUE CHECK (child_code ~ '^[0-9]{10}$'),
+    guardian_code   text NOT NULL CHECK (guardian_code ~ '^[0-9]{10}$'),
+    registration_id uuid NOT NULL UNIQUE,
+    activated_at    timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+_SCHEMA_LOCK = 0x61_63_63_6F_75_6E_74  # "account"
+
+
+def account_id_for(registration_id: UUID) -> UUID:
+    return uuid5(_ACCOUNT_NAMESPACE, str(registration_id))
+
+
+class ChildAccounts(Protocol):
+    def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
+        """Make the child's account active, linked to the guardian; idempotent per registration."""
+        ...
+
+
+class PostgresChildAccounts:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def create_schema(self) -> None:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            connection.execute(SCHEMA)
+
+    def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
+        account_id = account_id_for(registration_id)
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute(
+                "INSERT INTO registry_child_accounts"
+                " (account_id, child_code, guardian_code, registration_id)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (account_id) DO NOTHING",
+                (account_id, child_code, guardian_code, registration_id),
+            )
+            connection.execute(
+                "INSERT INTO registry_accounts (social_insurance_code, status) VALUES (%s, 'active')"
+                " ON CONFLICT (social_insurance_code)"
+                " DO UPDATE SET status = 'active', changed_at = now()"
+                " WHERE registry_accounts.status <> 'active'",
+                (child_code,),
+            )
+        return account_id
+
+
+class InMemoryChildAccounts:
+    def __init__(self) -> None:
+        self.accounts: dict[UUID, tuple[str, str, UUID]] = {}
+
+    def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
+        account_id = account_id_for(registration_id)
+        self.accounts.setdefault(account_id, (child_code, guardian_code, registration_id))
+        return account_id
+
+
+class AccountActivities:
+    def __init__(self, service: RegistrationService, accounts: ChildAccounts) -> None:
+        self._service = service
+        self._accounts = accounts
+
+    @activity.defn(name="activate_child_account")
+    def activate_child_account(self, step: Step) -> StepOutcome:
+        registration_id = UUID(step.registration_id)
+        with domain_errors_not_retried():
+            view = self._service.get(registration_id)
+            if view.state is not State.APPROVED:
+                return outcome(view)  # activated already, or not approved: nothing to do
+            verified = next(
+                event
+                for event in self._service.history(registration_id)
+                if isinstance(event, Registration.IdentityVerified)
+            )
+            account_id = self._accounts.activate(
+                verified.child_social_insurance_code,
+                verified.guardian_social_insurance_code,
+                registration_id,
+            )
+            try:
+                view = self._service.activate_child_account(
+                    registration_id, str(account_id), cause(step, "activate")
+                )
+            except REFUSED as refused:
+                return outcome(self._service.get(registration_id), str(refused))
+        log.info("account.activated", registration_id=step.registration_id)
+        return outcome(view)

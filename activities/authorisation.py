@@ -1,0 +1,150 @@
+"""Reviewer decisions: who may decide, and recording what they decided or why it was refused.
+
+A reviewer may decide a registration of their own office when active, as a reviewer or a
+supervisor. A refused attempt is recorded (DecisionRefused) for the audit and answered with the
+reason. The decision id makes a decision idempotent: delivered twice, it counts once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+import structlog
+from temporalio import activity
+
+from activities.messages import DecisionInput, StepOutcome
+from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from domain.contract import DecideUpdate, Outcome
+from domain.registration import ActorKind, State
+from domain.registry import RegistryLookups
+from domain.service import RegistrationService, RegistrationView
+
+log = structlog.get_logger(__name__)
+
+
+class NotAuthorised(Exception):
+    """The reviewer may not decide this registration; the message names the rule."""
+
+
+def authorise(registry: RegistryLookups, reviewer_id: str, office_code: str) -> None:
+    reviewer = registry.reviewer(reviewer_id)
+    if reviewer is None:
+        raise NotAuthorised("reviewer_id: no reviewer with this id")
+    if not reviewer.active:
+        raise NotAuthorised("reviewer_id: the reviewer is not active")
+    if reviewer.office_code != office_code:
+        raise NotAuthorised("reviewer_id: the reviewer is not of this registration's office")
+
+
+class DecisionActivities:
+    def __init__(
+        self,
+        service: RegistrationService,
+        registry: RegistryLookups,
+        *,
+        supplement_wait_days: int = 30,
+    ) -> None:
+        self._service = service
+        self._registry = registry
+        self._supplement_wait = dt.timedelta(days=supplement_wait_days)
+
+    @activity.defn(name="decide")
+    def decide(self, data: DecisionInput) -> StepOutcome:
+        """Authorise and record a decision; a refusal is recorded and returned with its reason."""
+        step, decision = data.step, data.decision
+        registration_id = UUID(step.registration_id)
+        with domain_errors_not_retried():
+            view = self._service.get(registration_id)
+            try:
+                authorise(self._registry, decision.reviewer_id, view.office_code)
+                view = self._record(view, data)
+            except (NotAuthorised, *REFUSED) as refused:
+                return self._refuse(data, _why(refused, view))
+        log.info(
+            "review.decided",
+            registration_id=step.registration_id,
+            outcome=decision.outcome.value,
+            decision_id=decision.decision_id,
+            via=data.via,
+        )
+        return outcome(view)
+
+    def _record(self, view: RegistrationView, data: DecisionInput) -> RegistrationView:
+        step, decision = data.step, data.decision
+        decided = cause(
+            step,
+            f"decision:{decision.decision_id}",
+            kind=ActorKind.REVIEWER,
+            actor_id=decision.reviewer_id,
+            causation_id=decision.decision_id,
+        )
+        registration_id = view.registration_id
+        if decision.outcome is Outcome.APPROVE:
+            return self._service.approve(
+                registration_id, decision.decision_id, decision.reviewer_id, decision.note, decided
+            )
+        if decision.outcome is Outcome.REJECT:
+            return self._service.reject(
+                registration_id,
+                decision.decision_id,
+                decision.reviewer_id,
+                decision.reason_code,
+                decision.note,
+                decided,
+            )
+        return self._service.request_supplement(
+            registration_id,
+            decision.decision_id,
+            decision.reviewer_id,
+            list(decision.documents or []),
+            decision.note or "",
+            step.at + self._supplement_wait,
+            decided,
+        )
+
+    def _refuse(self, data: DecisionInput, why: str) -> StepOutcome:
+        step, decision = data.step, data.decision
+        registration_id = UUID(step.registration_id)
+        view = self._service.refuse_decision(
+            registration_id,
+            decision.decision_id,
+            decision.reviewer_id,
+            decision.outcome.value,
+            why,
+            cause(
+                step,
+                f"refusal:{decision.decision_id}:{_fingerprint(decision)}",
+                kind=ActorKind.REVIEWER,
+                actor_id=decision.reviewer_id,
+                causation_id=decision.decision_id,
+            ),
+        )
+        log.warning(
+            "review.refused",
+            registration_id=step.registration_id,
+            decision_id=decision.decision_id,
+            outcome=decision.outcome.value,
+            why=why,
+            via=data.via,
+        )
+        return outcome(view, why, why.partition(":")[0])
+
+
+def _why(refused: Exception, view: RegistrationView) -> str:
+    if isinstance(refused, NotAuthorised):
+        return str(refused)
+    name = type(refused).__name__
+    if name == "IllegalTransition":
+        return f"state: the registration is not awaiting review (it is {view.state.value})"
+    if name == "CommandConflict":
+        return "decision_id: already used for another decision"
+    return str(refused)
+
+
+def _fingerprint(decision: DecideUpdate) -> str:
+    """Refusals of one decision id for different decisions are recorded apart."""
+    return f"{decision.outcome.value}:{decision.reviewer_id}"
+
+
+__all__ = ["DecisionActivities", "NotAuthorised", "State", "authorise"]

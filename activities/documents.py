@@ -1,0 +1,311 @@
+"""Documents: the content-addressed intake, the checks, and the registration's kept copies.
+
+The bytes never travel through Temporal. An upstream (or ``childreg documents put``) puts them
+into the intake, ``<root>/intake/<sha256 hex>``, and passes the ``sha256:`` reference. The
+storage activity reads the intake by reference, checks the image (type by content, size,
+decodability, dimensions, sharpness), strips its metadata by re-encoding it, and keeps the
+result under ``<root>/registrations/<registration id>/``, encrypted with AES-GCM when a key is
+configured. The DocumentsStored event records the SHA-256 of what is kept and the checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import structlog
+from Crypto.Cipher import AES
+from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
+from temporalio import activity
+
+from activities.messages import DocumentsInput, StepOutcome
+from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from domain.service import RegistrationService
+
+log = structlog.get_logger(__name__)
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 50_000_000
+"""Refuse decompression bombs long before Pillow's own limit."""
+MIN_SIDE = 300
+"""Pixels on the shorter side: below this a birth certificate cannot be read."""
+SHARPNESS_HARD = 8.0
+"""Below: unreadable. Calibrated on generated images: a Gaussian blur of radius 6 or more."""
+SHARPNESS_SOFT = 60.0
+"""Below: readable but soft (a warning for the reviewer): a blur of radius 2 to 4."""
+SHARPNESS_SIDE = 512
+"""Sharpness is measured on the image scaled to fit this square, so it does not depend on size."""
+
+FORMATS = {"JPEG": "jpg", "PNG": "png"}
+_REFERENCE = re.compile(r"sha256:([0-9a-f]{64})", re.ASCII)
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+
+
+class DocumentRefused(Exception):
+    """A document that cannot be used; ``reason_code`` is the catalogue's, the message the rule."""
+
+    def __init__(self, reason_code: str, rule: str) -> None:
+        super().__init__(rule)
+        self.reason_code = reason_code
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The checks of one image and the bytes to keep (re-encoded, without metadata)."""
+
+    format: str
+    width: int
+    height: int
+    sharpness: float
+    kept: bytes
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self, original_sha256: str, kept_sha256: str) -> dict[str, Any]:
+        return {
+            "received_sha256": original_sha256,
+            "sha256": kept_sha256,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "sharpness": round(self.sharpness, 1),
+            "metadata_stripped": True,
+            "checks": "passed",
+        }
+
+
+def parse_reference(reference: str) -> str:
+    """The hex digest of a ``sha256:`` reference; anything else (paths included) is refused."""
+    match = _REFERENCE.fullmatch(reference)
+    if match is None:
+        raise DocumentRefused(
+            "DOCUMENT_MISSING",
+            "a document reference must be 'sha256:' followed by 64 lowercase hex digits",
+        )
+    return match.group(1)
+
+
+def image_format(data: bytes) -> str:
+    """JPEG or PNG, judged by content (never by a name); anything else is refused."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            found = image.format
+    except (UnidentifiedImageError, OSError, ValueError):
+        found = None
+    if found not in FORMATS:
+        raise DocumentRefused("DOCUMENT_UNREADABLE", "a document must be a JPEG or PNG image")
+    return found
+
+
+def sharpness(image: Image.Image) -> float:
+    """The variance of an edge filter over the image (Laplacian-like): blur brings it near zero."""
+    gray = image.convert("L")
+    gray.thumbnail((SHARPNESS_SIDE, SHARPNESS_SIDE))
+    edges = gray.filter(ImageFilter.FIND_EDGES)
+    edges = edges.crop((1, 1, max(edges.width - 1, 2), max(edges.height - 1, 2)))
+    return float(ImageStat.Stat(edges).var[0])
+
+
+def inspect(data: bytes) -> Inspection:
+    """Check one image and re-encode it without metadata; :class:`DocumentRefused` if unusable."""
+    if len(data) > MAX_BYTES:
+        raise DocumentRefused("DOCUMENT_TOO_LARGE", f"a document must be at most {MAX_BYTES} bytes")
+    kind = image_format(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width * opened.height > MAX_PIXELS:
+                    raise DocumentRefused(
+                        "DOCUMENT_TOO_LARGE", f"a document must be at most {MAX_PIXELS} pixels"
+                    )
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+    except DocumentRefused:
+        raise
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ):
+        raise DocumentRefused(
+            "DOCUMENT_UNREADABLE", "the image cannot be decoded (truncated or damaged)"
+        ) from None
+    if min(image.size) < MIN_SIDE:
+        raise DocumentRefused(
+            "DOCUMENT_UNREADABLE", f"an image must be at least {MIN_SIDE} pixels on each side"
+        )
+    measured = sharpness(image)
+    if measured < SHARPNESS_HARD:
+        raise DocumentRefused("DOCUMENT_UNREADABLE", "the image is too blurred to read")
+    found = [] if measured >= SHARPNESS_SOFT else ["the image is soft: check that it is legible"]
+    return Inspection(
+        format=kind,
+        width=image.width,
+        height=image.height,
+        sharpness=measured,
+        kept=_reencode(image, kind),
+        warnings=found,
+    )
+
+
+def _reencode(image: Image.Image, kind: str) -> bytes:
+    """A fresh encoding carries none of the original's metadata (EXIF, GPS, text chunks)."""
+    out = io.BytesIO()
+    if kind == "JPEG":
+        clean = image.convert("RGB") if image.mode not in ("RGB", "L") else image
+        clean.save(out, format="JPEG", quality=92, optimize=True)
+    else:
+        clean = image.convert("RGBA") if image.mode not in ("RGB", "RGBA", "L", "LA") else image
+        clean.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+class DocumentStore:
+    """The intake and the kept documents under one root directory."""
+
+    def __init__(self, root: Path, cipher_key: str | None = None) -> None:
+        self._root = root
+        self._key = base64.b64decode(cipher_key) if cipher_key else None
+        if self._key is not None and len(self._key) not in (16, 24, 32):
+            raise ValueError("cipher_key: an AES key must be 16, 24 or 32 bytes (base64)")
+
+    @property
+    def encrypted(self) -> bool:
+        return self._key is not None
+
+    def put(self, data: bytes) -> str:
+        """Put bytes into the intake after checking the type by content; returns the reference."""
+        if len(data) > MAX_BYTES:
+            raise DocumentRefused(
+                "DOCUMENT_TOO_LARGE", f"a document must be at most {MAX_BYTES} bytes"
+            )
+        image_format(data)
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._intake(digest)
+        if not path.exists():
+            _write_atomically(path, data)
+        return f"sha256:{digest}"
+
+    def read_intake(self, reference: str) -> bytes:
+        digest = parse_reference(reference)
+        path = self._intake(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DocumentRefused(
+                "DOCUMENT_MISSING", "no document with this reference in the intake"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise DocumentRefused(
+                "DOCUMENT_UNREADABLE", "the intake's copy does not match its reference"
+            )
+        return data
+
+    def keep(self, registration_id: UUID, name: str, data: bytes, extension: str) -> Path:
+        """Keep a checked document under its registration, encrypted when a key is configured."""
+        suffix = ".aes" if self._key else ""
+        path = self._root / "registrations" / str(registration_id) / f"{name}.{extension}{suffix}"
+        _write_atomically(path, self._seal(data, f"{registration_id}/{name}".encode()))
+        return path
+
+    def read_kept(self, path: Path, registration_id: UUID, name: str) -> bytes:
+        data = path.read_bytes()
+        if self._key is None:
+            return data
+        nonce, body, tag = data[:_NONCE_BYTES], data[_NONCE_BYTES:-_TAG_BYTES], data[-_TAG_BYTES:]
+        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
+        cipher.update(f"{registration_id}/{name}".encode())
+        return cipher.decrypt_and_verify(body, tag)
+
+    def _seal(self, data: bytes, associated: bytes) -> bytes:
+        if self._key is None:
+            return data
+        nonce = os.urandom(_NONCE_BYTES)
+        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
+        cipher.update(associated)  # a file moved to another registration does not decrypt
+        body, tag = cipher.encrypt_and_digest(data)
+        return nonce + body + tag
+
+    def _intake(self, digest: str) -> Path:
+        return self._root / "intake" / digest
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+class DocumentActivities:
+    def __init__(self, service: RegistrationService, store: DocumentStore) -> None:
+        self._service = service
+        self._store = store
+
+    @activity.defn(name="store_documents")
+    def store_documents(self, data: DocumentsInput) -> StepOutcome:
+        """Check and keep the documents; an unusable one auto-rejects the registration."""
+        step = data.step
+        registration_id = UUID(step.registration_id)
+        with domain_errors_not_retried():
+            kept: dict[str, dict[str, Any]] = {}
+            found: list[str] = []
+            try:
+                for name, reference in sorted(data.documents.items()):
+                    original = self._store.read_intake(reference)
+                    inspection = inspect(original)
+                    path = self._store.keep(
+                        registration_id, name, inspection.kept, FORMATS[inspection.format]
+                    )
+                    kept[name] = inspection.summary(
+                        parse_reference(reference), hashlib.sha256(inspection.kept).hexdigest()
+                    ) | {"encrypted": self._store.encrypted, "file": path.name}
+                    found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
+            except DocumentRefused as refused:
+                where = f"documents.{name}"
+                try:
+                    view = self._service.auto_reject(
+                        registration_id,
+                        refused.reason_code,
+                        where,
+                        f"{where}: {refused.rule}",
+                        cause(step, f"auto-reject:documents:{data.round}"),
+                    )
+                except REFUSED as error:
+                    return outcome(self._service.get(registration_id), str(error))
+                log.info(
+                    "documents.rejected",
+                    registration_id=step.registration_id,
+                    reason_code=refused.reason_code,
+                    field=where,
+                )
+                return outcome(view, refused.reason_code, where)
+            try:
+                view = self._service.store_documents(
+                    registration_id, kept, found, cause(step, f"documents:{data.round}")
+                )
+            except REFUSED as error:
+                return outcome(self._service.get(registration_id), str(error))
+        log.info(
+            "documents.stored",
+            registration_id=step.registration_id,
+            documents=len(kept),
+            warnings=len(found),
+        )
+        return outcome(view)

@@ -1,0 +1,105 @@
+"""The typed inputs and results of the registration workflow's activities.
+
+Every activity takes one of these and returns one. They carry ids, times and reference codes,
+never a child's personal data: the activities read what they need from the event store, so
+Temporal's history holds no more than it must. ``at`` is the workflow's ``workflow.now()`` when
+it scheduled the activity: a retry records the same time, so a replay of the events is exact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.contract import DecideUpdate, RegistrationStatus
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Step(_Message):
+    """What every recording activity needs: which registration, who orchestrates it, and when."""
+
+    workflow_id: str
+    registration_id: str
+    at: datetime
+
+
+class SubmissionInput(_Message):
+    workflow_id: str
+    raw_request: dict[str, Any]
+    """The request exactly as the upstream sent it: validated by the activity, not the workflow."""
+    at: datetime
+
+
+class StepOutcome(_Message):
+    """The registration's status after a step; ``refusal`` says why a step was not carried out."""
+
+    status: RegistrationStatus
+    refusal: str | None = None
+    field: str | None = None
+    child_account_id: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status.outcome is not None
+
+
+class DocumentsInput(_Message):
+    step: Step
+    documents: dict[str, str]
+    """Document name → ``sha256:`` reference in the intake."""
+    round: int = 0
+    """0 for the documents of the submission, n for the n-th supplement."""
+
+
+class ReviewInput(_Message):
+    step: Step
+    round: int
+
+
+class DecisionInput(_Message):
+    step: Step
+    decision: DecideUpdate
+    via: str = Field(pattern="^(signal|update)$")
+
+
+class WithdrawInput(_Message):
+    step: Step
+    reason: str | None = None
+
+
+class SupplementInput(_Message):
+    step: Step
+    round: int
+    documents: dict[str, str]
+
+
+class StageInput(_Message):
+    """A step the system takes on its own (overdue, expiry), numbered by review round."""
+
+    step: Step
+    round: int
+
+
+class ClaimInput(_Message):
+    registration_id: str
+
+
+class NotifyInput(_Message):
+    """The milestone the guardian hears about; the notifications activity builds the message."""
+
+    step: Step
+    kind: str
+    """A notification kind: received, supplement_requested, approved, rejected, ..."""
+    round: int = 0
+    """For ``supplement_requested``: which request (each round is its own message)."""
+
+
+class PreparedNotification(_Message):
+    """The ``notify_guardian`` input for a milestone, or None when there is no one to tell."""
+
+    message: dict[str, Any] | None = None

@@ -1,0 +1,69 @@
+"""What the guardian is told at a milestone: the notification activity's input, built from the
+event store and the registry so that the workflow carries no personal data of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import structlog
+from pydantic import ValidationError
+from temporalio import activity
+
+from activities.messages import NotifyInput, PreparedNotification
+from activities.recording import domain_errors_not_retried
+from domain.contract import VIETNAM, RegistrationRequest
+from domain.registration import Registration
+from domain.registry import RegistryLookups
+from domain.service import RegistrationService
+
+log = structlog.get_logger(__name__)
+
+
+class MilestoneActivities:
+    def __init__(self, service: RegistrationService, registry: RegistryLookups) -> None:
+        self._service = service
+        self._registry = registry
+
+    @activity.defn(name="prepare_notification")
+    def prepare_notification(self, data: NotifyInput) -> PreparedNotification:
+        """The ``notify_guardian`` input for this milestone; None when there is no one to tell.
+
+        A request that broke the contract has no usable contact to write to: it is not notified
+        (the upstream has the workflow's result and tells the guardian in the app).
+        """
+        step = data.step
+        registration_id = UUID(step.registration_id)
+        with domain_errors_not_retried():
+            view = self._service.get(registration_id)
+            try:
+                request = RegistrationRequest.model_validate(view.request)
+            except ValidationError:
+                log.info("notification.no_valid_request", registration_id=step.registration_id)
+                return PreparedNotification()
+            office = self._registry.office(view.office_code)
+            note: str | None = None
+            documents: list[str] = []
+            due = None
+            for event in self._service.history(registration_id):
+                if isinstance(event, Registration.Rejected):
+                    note = event.note
+                elif isinstance(event, Registration.SupplementRequested):
+                    note, documents, due = event.note, list(event.documents), event.due
+        message: dict[str, Any] = {
+            "registration_id": str(registration_id),
+            "request_id": view.request_id,
+            "kind": data.kind,
+            "request": request.model_dump(mode="json"),
+            "office_name": office.name if office else view.office_code,
+            "occurred_at": step.at.isoformat(),
+            "reason_code": view.reason_code,
+            "child_account_id": view.child_account_id,
+        }
+        if data.kind == "rejected":
+            message["note"] = note
+        if data.kind == "supplement_requested":
+            message["note"] = note
+            message["supplement_documents"] = documents
+            message["supplement_due"] = due.astimezone(VIETNAM).date().isoformat() if due else None
+        return PreparedNotification(message=message)

@@ -1,0 +1,257 @@
+"""End to end: the real Temporal dev server, the embedded PostgreSQL, the SMTP sink, and the
+way an upstream in another language talks to the workflow: the ``temporal`` CLI with JSON.
+Then the same through ``childreg submit`` and ``childreg review``."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from email.header import decode_header, make_header
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.notification_journal import EventStoreNotificationJournal
+from activities.notifications.wiring import build_notifications
+from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
+from domain.registration import registration_id_for
+from tests.workflow import builders
+from tests.workflow.conftest import TEST_KEY
+from workers.settings import Settings, SmtpSettings, load_settings
+from workers.smtp_sink import SmtpSink, start_sink
+from workers.temporal_client import data_converter
+from workers.worker import Adapters, build_activities
+from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE, ChildAccountRegistration
+
+BIN = Path(sys.executable).parent
+LINK_SECRET = "bGluay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc="
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(TEST_KEY),
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+def address(env: WorkflowEnvironment) -> str:
+    return str(env.client.service_client.config.target_host)
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[SmtpSink]:
+    with start_sink(tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, dev_server: WorkflowEnvironment) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        cipher_key=TEST_KEY,
+        link_secret=LINK_SECRET,
+        temporal_address=address(dev_server),
+        smtp=SmtpSettings(host=None),
+    )
+
+
+@pytest.fixture
+async def worker(
+    dev_server: WorkflowEnvironment, adapters: Adapters, settings: Settings, sink: SmtpSink
+) -> AsyncIterator[str]:
+    """The production worker's activities on the real task queue name (one worker per test)."""
+    notifications = build_notifications(
+        settings,
+        LINK_SECRET,
+        EventStoreNotificationJournal(adapters.service),
+        embedded_smtp_port=sink.port,
+    )
+    adapters.documents = type(adapters.documents)(settings.data_dir / "documents", TEST_KEY)
+    activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
+    task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        async with Worker(
+            dev_server.client,
+            task_queue=task_queue,
+            workflows=[ChildAccountRegistration],
+            activities=activities,
+            activity_executor=executor,
+            graceful_shutdown_timeout=timedelta(seconds=5),
+        ):
+            yield task_queue
+
+
+async def temporal(env: WorkflowEnvironment, *args: str) -> str:
+    """Run the ``temporal`` CLI off the event loop (the worker shares the loop with the test)."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "temporal"), *args, "--address", address(env), "--namespace", "default"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+async def childreg(
+    settings: Settings, *args: str, task_queue: str = TASK_QUEUE, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "CHILDREG_TASK_QUEUE": task_queue,
+        **os.environ,
+        "CHILDREG_DATA_DIR": str(settings.data_dir),
+        "CHILDREG_DATABASE_URL": str(settings.database_url),
+        "CHILDREG_CIPHER_KEY": TEST_KEY,
+        "CHILDREG_TEMPORAL_ADDRESS": str(settings.temporal_address),
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "childreg"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"childreg {args[0]} failed: {done.stderr[-2000:]}")
+    return done
+
+
+def emails(sink: SmtpSink) -> list[str]:
+    subjects = []
+    for path in sink.messages():
+        message = email.message_from_bytes(path.read_bytes())
+        subjects.append(str(make_header(decode_header(message["Subject"]))))
+    return subjects
+
+
+async def result_of(client: Client, workflow_id: str) -> RegistrationResult:
+    handle = client.get_workflow_handle(workflow_id, result_type=RegistrationResult)
+    result: RegistrationResult = await handle.result()
+    return result
+
+
+def sample_files(settings: Settings) -> tuple[Path, Path]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    portrait = settings.data_dir / "portrait.jpg"
+    certificate = settings.data_dir / "birth-certificate.png"
+    portrait.write_bytes(builders.jpeg_with_gps())
+    certificate.write_bytes(builders.encoded(builders.scan(seed=3), "PNG"))
+    return portrait, certificate
+
+
+async def test_an_upstream_registers_a_child_with_the_temporal_cli(
+    dev_server: WorkflowEnvironment,
+    worker: str,
+    settings: Settings,
+    adapters: Adapters,
+    sink: SmtpSink,
+) -> None:
+    portrait, certificate = sample_files(settings)
+    refs = [
+        (await childreg(settings, "documents", "put", str(p))).stdout.strip()
+        for p in (portrait, certificate)
+    ]
+    request_id = f"vssid-e2e-{uuid.uuid4().hex[:8]}"
+    body: dict[str, Any] = builders.request(request_id, *refs)
+    workflow_id = f"registration-{request_id}"
+
+    await temporal(
+        dev_server, "workflow", "start", "--type", WORKFLOW_TYPE, "--task-queue", worker,
+        "--workflow-id", workflow_id, "--input", json.dumps(body, ensure_ascii=False),
+    )  # fmt: skip
+    await _until_awaiting_review(dev_server.client, workflow_id)
+    await temporal(
+        dev_server, "workflow", "signal", "--workflow-id", workflow_id, "--name", "approve",
+        "--input", json.dumps({"decision_id": "d-e2e-1", "reviewer_id": builders.REVIEWER}),
+    )  # fmt: skip
+    result = await result_of(dev_server.client, workflow_id)
+
+    assert result.outcome is FinalOutcome.APPROVED
+    assert result.child_account_id
+    events = [type(e).__name__ for e in adapters.service.history(registration_id_for(request_id))]
+    milestones = [e for e in events if not e.startswith(("Notification", "Guardian"))]
+    assert milestones == [
+        "Submitted",
+        "IdentityVerified",
+        "DocumentsStored",
+        "ReviewRequested",
+        "Approved",
+        "ChildAccountActivated",
+    ]
+    assert events.count("GuardianNotified") == 4  # received and approved, by email and SMS
+    assert len(emails(sink)) == 2
+    kept = adapters.service.get(registration_id_for(request_id)).documents
+    assert kept["portrait"]["metadata_stripped"]
+    assert kept["portrait"]["encrypted"]
+    history = await temporal(
+        dev_server, "workflow", "show", "--workflow-id", workflow_id, "--output", "json"
+    )
+    assert "Nguyễn Minh Khôi" not in history  # the worker's payloads are encrypted
+    assert "Nguy\\u1ec5n Minh Kh\\u00f4i" not in history
+
+
+async def test_a_reviewer_decides_with_childreg(
+    dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
+) -> None:
+    portrait, certificate = sample_files(settings)
+    request_id = f"vssid-e2e-{uuid.uuid4().hex[:8]}"
+    request_file = settings.data_dir / "request.json"
+    body = builders.request(request_id, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+    request_file.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    await childreg(
+        settings, "submit", "--request", str(request_file),
+        "--portrait", str(portrait), "--birth-certificate", str(certificate), task_queue=worker,
+    )  # fmt: skip
+    await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
+    refused = await childreg(
+        settings,
+        "review",
+        "approve",
+        request_id,
+        "--reviewer",
+        builders.OTHER_REVIEWER,
+        check=False,
+    )
+    rejected = await childreg(
+        settings, "review", "reject", request_id, "--reviewer", builders.REVIEWER,
+        "--reason", "RELATIONSHIP_NOT_PROVEN", "--note", "Thiếu giấy tờ chứng minh quan hệ.",
+    )  # fmt: skip
+    result = await result_of(dev_server.client, f"registration-{request_id}")
+
+    assert refused.returncode != 0
+    assert "not of this registration's office" in refused.stderr
+    assert json.loads(rejected.stdout)["state"] == "rejected"
+    assert (result.outcome, result.reason_code) == (
+        FinalOutcome.REJECTED,
+        "RELATIONSHIP_NOT_PROVEN",
+    )
+
+
+async def _until_awaiting_review(client: Client, workflow_id: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(400):
+        status = await handle.query("status", result_type=RegistrationStatus)
+        if status.state == "awaiting_review":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{workflow_id} never reached awaiting_review")

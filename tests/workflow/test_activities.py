@@ -1,0 +1,171 @@
+"""The activities' rules on their own: document checks, the identity race, the payload codec."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from PIL import Image
+from temporalio.api.common.v1 import Payload
+
+from activities.claims import InMemoryChildClaims
+from activities.documents import (
+    MAX_BYTES,
+    SHARPNESS_HARD,
+    SHARPNESS_SOFT,
+    DocumentRefused,
+    DocumentStore,
+    inspect,
+)
+from activities.identity import IdentityCheck
+from domain.contract import RegistrationRequest
+from tests.workflow import builders
+from tests.workflow.conftest import TEST_KEY
+from workers.temporal_client import AesGcmCodec
+from workers.worker import Adapters
+
+
+def test_a_sharp_scan_passes_without_warnings() -> None:
+    inspection = inspect(builders.sharp_jpeg())
+
+    assert inspection.sharpness >= SHARPNESS_SOFT
+    assert inspection.warnings == []
+
+
+def test_a_soft_image_passes_with_a_warning() -> None:
+    inspection = inspect(builders.soft_png())
+
+    assert SHARPNESS_HARD <= inspection.sharpness < SHARPNESS_SOFT
+    assert inspection.warnings == ["the image is soft: check that it is legible"]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason_code", "rule"),
+    [
+        pytest.param(builders.blurred_jpeg(), "DOCUMENT_UNREADABLE", "too blurred", id="blurred"),
+        pytest.param(builders.tiny_png(), "DOCUMENT_UNREADABLE", "at least 300 pixels", id="tiny"),
+        pytest.param(
+            builders.truncated_jpeg(), "DOCUMENT_UNREADABLE", "cannot be decoded", id="truncated"
+        ),
+        pytest.param(b"%PDF-1.7 not an image", "DOCUMENT_UNREADABLE", "JPEG or PNG", id="pdf"),
+        pytest.param(b"\xff" * (MAX_BYTES + 1), "DOCUMENT_TOO_LARGE", "at most", id="too-large"),
+    ],
+)
+def test_refuses_an_unusable_image(data: bytes, reason_code: str, rule: str) -> None:
+    with pytest.raises(DocumentRefused) as refused:
+        inspect(data)
+
+    assert refused.value.reason_code == reason_code
+    assert rule in refused.value.rule
+
+
+def test_metadata_is_stripped_from_what_is_kept() -> None:
+    original = builders.jpeg_with_gps()
+    assert Image.open(io.BytesIO(original)).getexif()
+
+    kept = inspect(original).kept
+
+    assert not Image.open(io.BytesIO(kept)).getexif()
+
+
+def test_kept_documents_are_encrypted_at_rest(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path, TEST_KEY)
+    registration_id = uuid4()
+    data = inspect(builders.sharp_jpeg()).kept
+
+    path = store.keep(registration_id, "portrait", data, "jpg")
+
+    assert data not in path.read_bytes()
+    assert data[:64] not in path.read_bytes()
+    assert store.read_kept(path, registration_id, "portrait") == data
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "../intake/x",
+        "sha256:../../etc/passwd",
+        "sha256:" + "A" * 64,
+        "/etc/passwd",
+        "sha256:" + "0" * 63,
+    ],
+)
+def test_refuses_forged_or_path_like_references(tmp_path: Path, reference: str) -> None:
+    with pytest.raises(DocumentRefused, match="sha256:"):
+        DocumentStore(tmp_path).read_intake(reference)
+
+
+def test_the_intake_is_content_addressed(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path)
+    data = builders.sharp_jpeg()
+
+    reference = store.put(data)
+
+    assert store.put(data) == reference
+    assert store.read_intake(reference) == data
+    with pytest.raises(DocumentRefused, match="JPEG or PNG"):
+        store.put(b"GIF89a...")
+
+
+def test_a_tampered_intake_copy_is_refused(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path)
+    reference = store.put(builders.sharp_jpeg())
+    (tmp_path / "intake" / reference.removeprefix("sha256:")).write_bytes(builders.sharp_jpeg(9))
+
+    with pytest.raises(DocumentRefused, match="does not match"):
+        store.read_intake(reference)
+
+
+def _request() -> RegistrationRequest:
+    ref = "sha256:" + "1" * 64
+    return RegistrationRequest.model_validate(builders.request(f"r-{uuid4().hex[:8]}", ref, ref))
+
+
+def test_two_registrations_for_one_child_at_once_cannot_both_pass(adapters: Adapters) -> None:
+    check = IdentityCheck(adapters.registry, adapters.claims)
+    barrier = threading.Barrier(8)
+    failures: list[str | None] = []
+
+    def register() -> None:
+        barrier.wait()
+        findings = check.check(_request(), uuid4())
+        failures.append(findings.failure.reason_code if findings.failure else None)
+
+    threads = [threading.Thread(target=register) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures.count(None) == 1
+    assert sorted(f for f in failures if f) == ["REGISTRATION_IN_PROGRESS"] * 7
+
+
+def test_a_released_claim_lets_the_next_registration_pass() -> None:
+    claims = InMemoryChildClaims()
+    first, second = uuid4(), uuid4()
+
+    claims.claim(builders.CHILD, first)
+    blocked = claims.claim(builders.CHILD, second)
+    claims.release(first)
+
+    assert blocked == first
+    assert claims.claim(builders.CHILD, second) == second
+
+
+def test_the_payload_codec_encrypts_and_decodes() -> None:
+    codec = AesGcmCodec(TEST_KEY)
+    payload = Payload(
+        metadata={"encoding": b"json/plain"}, data='{"full_name":"Nguyễn Minh Khôi"}'.encode()
+    )
+
+    encoded = asyncio.run(codec.encode([payload]))
+    decoded = asyncio.run(codec.decode(encoded))
+
+    assert "Nguyễn".encode() not in encoded[0].data
+    assert decoded == [payload]
+    assert asyncio.run(codec.decode([payload])) == [payload]  # plain JSON from a CLI passes

@@ -1,0 +1,259 @@
+"""The ``childreg`` commands of the registration workflow: worker, documents, submit, review,
+withdraw. Reviewers' decisions go through the update ``decide``, so a refusal comes back as an
+error and a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+
+from activities.documents import DocumentRefused, DocumentStore
+from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawSignal
+from domain.registration import registration_id_for
+from workers.embedded import generated_key
+from workers.settings import Settings, load_settings
+from workers.temporal_client import connect
+from workflows.registration import WORKFLOW_TYPE, workflow_id_for
+
+T = TypeVar("T")
+
+documents_app = typer.Typer(help="The document intake.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="A reviewer's decisions (through the update 'decide').", no_args_is_help=True
+)
+
+Reviewer = Annotated[str, typer.Option("--reviewer", help="The reviewer's id in the registry.")]
+Note = Annotated[str | None, typer.Option("--note", help="A note for the guardian.")]
+DecisionId = Annotated[
+    str | None,
+    typer.Option("--decision-id", help="Makes the decision idempotent; random when omitted."),
+]
+ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+OptionalFile = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the workflow's commands to the ``childreg`` command."""
+    app.command()(worker)
+    app.command()(submit)
+    app.command()(withdraw)
+    app.add_typer(documents_app, name="documents")
+    app.add_typer(review_app, name="review")
+
+
+def _cipher_key(settings: Settings) -> str | None:
+    if settings.cipher_key is not None:
+        return settings.cipher_key.get_secret_value()
+    if settings.embedded:
+        return generated_key(settings.data_dir, "cipher.key")
+    return None
+
+
+async def _client(settings: Settings) -> Client:
+    return await connect(
+        settings.temporal_address, settings.temporal_namespace, _cipher_key(settings)
+    )
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run one client call. The SDK's runtime threads can crash the interpreter's finalisation
+    (PyGILState_Release) after a successful call, turning success into a failed exit; a command
+    that talked to Temporal therefore leaves through :func:`_done`."""
+    return asyncio.run(work)
+
+
+def _done(code: int = 0) -> NoReturn:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+def worker() -> None:
+    """Run the Temporal worker of the registration workflow (until SIGTERM)."""
+    from workers.logs import configure_logging
+    from workers.worker import run_worker
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+@documents_app.command("put")
+def documents_put(
+    file: ExistingFile,
+) -> None:
+    """Check a JPEG or PNG by its content, put it into the intake and print its reference."""
+    settings = load_settings()
+    try:
+        reference = DocumentStore(settings.data_dir / "documents").put(file.read_bytes())
+    except DocumentRefused as refused:
+        raise _fail(f"{file.name}: {refused.rule} ({refused.reason_code})") from None
+    typer.echo(reference)
+
+
+def submit(
+    request: Annotated[
+        Path,
+        typer.Option("--request", exists=True, dir_okay=False, help="The request as JSON."),
+    ],
+    portrait: OptionalFile = None,
+    birth_certificate: OptionalFile = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the outcome and print it.")
+    ] = False,
+) -> None:
+    """Start a registration (the same as an upstream service does through Temporal)."""
+    settings = load_settings()
+    body: dict[str, Any] = json.loads(request.read_text(encoding="utf-8"))
+    store = DocumentStore(settings.data_dir / "documents")
+    try:
+        for name, path in (("portrait", portrait), ("birth_certificate", birth_certificate)):
+            if path is not None:
+                body.setdefault("documents", {})[name] = store.put(path.read_bytes())
+    except DocumentRefused as refused:
+        raise _fail(f"documents: {refused.rule} ({refused.reason_code})") from None
+    request_id = str(body.get("request_id", ""))
+    if not request_id:
+        raise _fail("request_id: required")
+
+    async def start() -> None:
+        client = await _client(settings)
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            body,
+            id=workflow_id_for(request_id),
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        typer.echo(
+            json.dumps(
+                {"workflow_id": handle.id, "registration_id": str(registration_id_for(request_id))}
+            )
+        )
+        if wait:
+            typer.echo(json.dumps(await handle.result(), default=str, ensure_ascii=False))
+
+    _run(start())
+    _done()
+
+
+def _decide(request_id: str, decision: DecideUpdate) -> None:
+    settings = load_settings()
+
+    async def send() -> RegistrationStatus:
+        client = await _client(settings)
+        handle = client.get_workflow_handle(workflow_id_for(request_id))
+        status: RegistrationStatus = await handle.execute_update(
+            "decide", decision, result_type=RegistrationStatus
+        )
+        return status
+
+    try:
+        status = _run(send())
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        typer.echo(f"refused: {why}", err=True)
+        _done(1)
+    typer.echo(status.model_dump_json())
+    _done()
+
+
+@review_app.command("approve")
+def review_approve(
+    request_id: str,
+    reviewer: Reviewer,
+    note: Note = None,
+    decision_id: DecisionId = None,
+) -> None:
+    """Approve a registration awaiting review."""
+    _decide(
+        request_id,
+        DecideUpdate(
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer,
+            outcome=Outcome.APPROVE,
+            note=note,
+        ),
+    )
+
+
+@review_app.command("reject")
+def review_reject(
+    request_id: str,
+    reviewer: Reviewer,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="A reviewer's reason code.")
+    ] = None,
+    note: Note = None,
+    decision_id: DecisionId = None,
+) -> None:
+    """Reject a registration with a reason code (OTHER needs a note)."""
+    _decide(
+        request_id,
+        DecideUpdate(
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer,
+            outcome=Outcome.REJECT,
+            reason_code=reason,
+            note=note,
+        ),
+    )
+
+
+@review_app.command("request-supplement")
+def review_request_supplement(
+    request_id: str,
+    reviewer: Reviewer,
+    document: Annotated[
+        list[str], typer.Option("--document", help="A document to supplement (repeatable).")
+    ],
+    note: Annotated[str, typer.Option("--note", help="What the guardian should supplement.")],
+    decision_id: DecisionId = None,
+) -> None:
+    """Ask the guardian for supplementary documents."""
+    _decide(
+        request_id,
+        DecideUpdate(
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer,
+            outcome=Outcome.REQUEST_SUPPLEMENT,
+            documents=document,
+            note=note,
+        ),
+    )
+
+
+def withdraw(
+    request_id: str,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
+) -> None:
+    """Withdraw a registration before a decision (for the guardian, through the upstream)."""
+    settings = load_settings()
+
+    async def send() -> None:
+        client = await _client(settings)
+        await client.get_workflow_handle(workflow_id_for(request_id)).signal(
+            "withdraw", WithdrawSignal(reason=reason)
+        )
+
+    _run(send())
+    typer.echo(json.dumps({"workflow_id": workflow_id_for(request_id), "signal": "withdraw"}))
+    _done()

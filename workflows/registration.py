@@ -1,0 +1,420 @@
+"""The workflow ``ChildAccountRegistration``: one registration from submission to outcome.
+
+Deterministic orchestration only: every side effect is an activity (called by name, so that the
+worker decides which implementation runs), time is ``workflow.now()``.
+
+Messages (DESIGN §6):
+
+- signals ``approve``, ``reject``, ``request_supplement`` (reviewers), ``provide_supplement`` and
+  ``withdraw`` (the guardian, through the upstream); a refused signal is recorded and logged;
+- update ``decide``: a reviewer's decision answered with the new status, or an error naming why
+  it was refused;
+- query ``status``: state, office, deadline, who it waits for, outcome, reason (no personal data).
+
+Steps that change the registration run one at a time (a workflow lock): a decision arriving while
+the deadline timer fires is decided on the state the timer's step left, so the first valid
+decision wins and a later conflicting one is refused by the domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.messages import (
+        ClaimInput,
+        DecisionInput,
+        DocumentsInput,
+        NotifyInput,
+        PreparedNotification,
+        ReviewInput,
+        StageInput,
+        Step,
+        StepOutcome,
+        SubmissionInput,
+        SupplementInput,
+        WithdrawInput,
+    )
+    from domain.contract import (
+        ApproveSignal,
+        DecideUpdate,
+        FinalOutcome,
+        Outcome,
+        ProvideSupplementSignal,
+        RegistrationResult,
+        RegistrationStatus,
+        RejectSignal,
+        RequestSupplementSignal,
+        WithdrawSignal,
+    )
+
+WORKFLOW_TYPE = "ChildAccountRegistration"
+TASK_QUEUE = "child-registration"
+WORKFLOW_ID_PREFIX = "registration-"
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
+"""Transient failures (database, disk) are retried with backoff for as long as it takes;
+validation and domain refusals come back as answers, or as non-retryable errors."""
+
+STEP_TIMEOUT = timedelta(seconds=60)
+DOCUMENTS_TIMEOUT = timedelta(minutes=5)
+NOTIFY_TIMEOUT = timedelta(minutes=2)
+
+_NOTIFY_ON_OUTCOME = {
+    FinalOutcome.APPROVED: "approved",
+    FinalOutcome.REJECTED: "rejected",
+    FinalOutcome.AUTO_REJECTED: "auto_rejected",
+    FinalOutcome.EXPIRED: "expired",
+    FinalOutcome.WITHDRAWN: "withdrawn",
+}
+
+
+def workflow_id_for(request_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{request_id}"
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class ChildAccountRegistration:
+    """One guardian's registration of an account for one child.
+
+    The input is the contract's ``RegistrationRequest`` as JSON. It is taken as a plain mapping
+    and validated by the first activity: a request that breaks the contract must end the
+    workflow auto-rejected with the field named, and a strictly typed input would instead fail
+    the workflow task and be retried forever.
+    """
+
+    @workflow.init
+    def __init__(self, request: dict[str, Any]) -> None:
+        self._workflow_id = workflow.info().workflow_id
+        self._registration_id = ""
+        self._status = RegistrationStatus(
+            registration_id="",
+            request_id=self._workflow_id.removeprefix(WORKFLOW_ID_PREFIX),
+            state="submitted",
+        )
+        self._child_account_id: str | None = None
+        self._lock = asyncio.Lock()
+        self._changes = 0
+        self._review_round = 0
+        self._supplement: ProvideSupplementSignal | None = None
+        self._identity_checked = False
+        self._notified: set[tuple[str, int]] = set()
+
+    # --- the lifecycle ------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, request: dict[str, Any]) -> RegistrationResult:
+        submitted = await self._activity(
+            "record_submission",
+            SubmissionInput(workflow_id=self._workflow_id, raw_request=request, at=workflow.now()),
+        )
+        self._registration_id = submitted.status.registration_id
+        self._apply(submitted)
+        if not self._final:
+            await self._notify("received")
+            async with self._lock:
+                if not self._final:
+                    self._identity_checked = True
+                    self._apply(await self._activity("verify_identity", self._step()))
+            async with self._lock:
+                if not self._final:
+                    documents = request.get("documents") or {}
+                    self._apply(
+                        await self._activity(
+                            "store_documents",
+                            DocumentsInput(step=self._step(), documents=documents, round=0),
+                            timeout=DOCUMENTS_TIMEOUT,
+                        )
+                    )
+            await self._review_loop()
+        return await self._finish()
+
+    async def _review_loop(self) -> None:
+        while not self._final:
+            state = self._status.state
+            if state == "documents_stored":
+                async with self._lock:
+                    if self._status.state == "documents_stored":
+                        self._review_round += 1
+                        self._apply(
+                            await self._activity(
+                                "request_review",
+                                ReviewInput(step=self._step(), round=self._review_round),
+                            )
+                        )
+            elif state == "awaiting_review":
+                await self._await_review()
+            elif state == "supplement_requested":
+                await self._await_supplement()
+            elif state == "supplement_provided":
+                await self._store_supplement()
+            elif state == "approved":
+                async with self._lock:
+                    if self._status.state == "approved":
+                        self._apply(await self._activity("activate_child_account", self._step()))
+            else:  # a state this loop does not drive: wait for a handler to move it on
+                await self._wait_for_change(None)
+
+    async def _await_review(self) -> None:
+        status = self._status
+        expires_at = status.expires_at or workflow.now()
+        deadline = status.review_deadline or expires_at
+        until = expires_at if status.overdue else min(deadline, expires_at)
+        seen = self._changes
+        if await self._wait_for_change(until):
+            return
+        async with self._lock:
+            if self._changes != seen:
+                return  # a decision got there first
+            stage = StageInput(step=self._step(), round=self._review_round)
+            if workflow.now() >= expires_at:
+                self._apply(await self._activity("expire", stage))
+            else:
+                self._apply(await self._activity("mark_overdue", stage))
+                workflow.logger.info(
+                    "review overdue: escalated to the office's supervisors",
+                    extra={"registration_id": self._registration_id, "round": self._review_round},
+                )
+
+    async def _await_supplement(self) -> None:
+        await self._notify("supplement_requested", self._status.supplement_rounds)
+        if self._status.state != "supplement_requested":
+            return  # provided (or withdrawn) while the guardian was being told
+        seen = self._changes
+        if await self._wait_for_change(self._status.expires_at or workflow.now()):
+            return
+        async with self._lock:
+            if self._changes == seen:
+                self._apply(
+                    await self._activity(
+                        "expire", StageInput(step=self._step(), round=self._review_round)
+                    )
+                )
+
+    async def _store_supplement(self) -> None:
+        async with self._lock:
+            if self._status.state != "supplement_provided" or self._supplement is None:
+                return
+            self._apply(
+                await self._activity(
+                    "store_documents",
+                    DocumentsInput(
+                        step=self._step(),
+                        documents=dict(self._supplement.documents),
+                        round=self._status.supplement_rounds,
+                    ),
+                    timeout=DOCUMENTS_TIMEOUT,
+                )
+            )
+
+    async def _finish(self) -> RegistrationResult:
+        outcome = self._status.outcome or FinalOutcome.AUTO_REJECTED
+        await self._notify(_NOTIFY_ON_OUTCOME[outcome])
+        if self._identity_checked:
+            await workflow.execute_activity(
+                "release_child_claim",
+                ClaimInput(registration_id=self._registration_id),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        # Late signals and updates are answered (and refusals recorded) before the workflow ends.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        status = self._status
+        workflow.logger.info(
+            "registration finished",
+            extra={"registration_id": self._registration_id, "outcome": str(status.outcome)},
+        )
+        return RegistrationResult(
+            registration_id=status.registration_id,
+            outcome=status.outcome or FinalOutcome.AUTO_REJECTED,
+            reason_code=status.reason_code,
+            child_account_id=self._child_account_id,
+            decided_by=status.decided_by,
+            decided_at=status.decided_at or workflow.now(),
+        )
+
+    # --- messages -----------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> RegistrationStatus:
+        return self._status
+
+    @workflow.signal
+    async def approve(self, signal: ApproveSignal) -> None:
+        await self._signalled(
+            DecideUpdate(
+                decision_id=signal.decision_id,
+                reviewer_id=signal.reviewer_id,
+                outcome=Outcome.APPROVE,
+                note=signal.note,
+            )
+        )
+
+    @workflow.signal
+    async def reject(self, signal: RejectSignal) -> None:
+        await self._signalled(
+            DecideUpdate(
+                decision_id=signal.decision_id,
+                reviewer_id=signal.reviewer_id,
+                outcome=Outcome.REJECT,
+                reason_code=signal.reason_code,
+                note=signal.note,
+            )
+        )
+
+    @workflow.signal
+    async def request_supplement(self, signal: RequestSupplementSignal) -> None:
+        await self._signalled(
+            DecideUpdate(
+                decision_id=signal.decision_id,
+                reviewer_id=signal.reviewer_id,
+                outcome=Outcome.REQUEST_SUPPLEMENT,
+                documents=list(signal.documents),
+                note=signal.note,
+            )
+        )
+
+    @workflow.update
+    async def decide(self, update: DecideUpdate) -> RegistrationStatus:
+        answer = await self._decision(update, "update")
+        if answer.refusal is not None:
+            raise ApplicationError(answer.refusal, type="DecisionRefused", non_retryable=True)
+        return answer.status
+
+    @workflow.signal
+    async def provide_supplement(self, signal: ProvideSupplementSignal) -> None:
+        await self._registered()
+        async with self._lock:
+            answer = await self._activity(
+                "provide_supplement",
+                SupplementInput(
+                    step=self._step(),
+                    round=self._status.supplement_rounds,
+                    documents=dict(signal.documents),
+                ),
+            )
+            if answer.refusal is None:
+                self._supplement = signal
+            else:
+                workflow.logger.warning(
+                    "supplement refused",
+                    extra={"registration_id": self._registration_id, "why": answer.refusal},
+                )
+            self._apply(answer)
+
+    @workflow.signal
+    async def withdraw(self, signal: WithdrawSignal) -> None:
+        await self._registered()
+        async with self._lock:
+            answer = await self._activity(
+                "withdraw", WithdrawInput(step=self._step(), reason=signal.reason)
+            )
+            if answer.refusal is not None:
+                workflow.logger.warning(
+                    "withdrawal refused",
+                    extra={"registration_id": self._registration_id, "why": answer.refusal},
+                )
+            self._apply(answer)
+
+    async def _signalled(self, decision: DecideUpdate) -> None:
+        answer = await self._decision(decision, "signal")
+        if answer.refusal is not None:
+            workflow.logger.warning(
+                "decision refused",
+                extra={
+                    "registration_id": self._registration_id,
+                    "decision_id": decision.decision_id,
+                    "why": answer.refusal,
+                },
+            )
+
+    async def _decision(self, decision: DecideUpdate, via: str) -> StepOutcome:
+        await self._registered()
+        async with self._lock:
+            answer = await self._activity(
+                "decide", DecisionInput(step=self._step(), decision=decision, via=via)
+            )
+            self._apply(answer)
+            return answer
+
+    # --- mechanics ----------------------------------------------------------------------------
+
+    @property
+    def _final(self) -> bool:
+        return self._status.outcome is not None and self._status.state != "approved"
+
+    def _step(self) -> Step:
+        return Step(
+            workflow_id=self._workflow_id,
+            registration_id=self._registration_id,
+            at=workflow.now(),
+        )
+
+    def _apply(self, answer: StepOutcome) -> None:
+        if answer.status != self._status:
+            self._changes += 1
+        self._status = answer.status
+        if answer.child_account_id:
+            self._child_account_id = answer.child_account_id
+
+    async def _registered(self) -> None:
+        """Messages that arrive before the submission is recorded wait for it."""
+        await workflow.wait_condition(lambda: bool(self._registration_id))
+
+    async def _wait_for_change(self, until: datetime | None) -> bool:
+        """Wait until a handler changes the status (True) or ``until`` passes (False)."""
+        seen = self._changes
+        if until is None:
+            await workflow.wait_condition(lambda: self._changes != seen)
+            return True
+        remaining = until - workflow.now()
+        if remaining <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(lambda: self._changes != seen, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _activity(
+        self, name: str, argument: Any, *, timeout: timedelta = STEP_TIMEOUT
+    ) -> StepOutcome:
+        answer: StepOutcome = await workflow.execute_activity(
+            name,
+            argument,
+            result_type=StepOutcome,
+            start_to_close_timeout=timeout,
+            retry_policy=RETRY,
+        )
+        return answer
+
+    async def _notify(self, kind: str, round_: int = 0) -> None:
+        """Tell the guardian about a milestone, once per kind (and supplement round)."""
+        if (kind, round_) in self._notified:
+            return
+        self._notified.add((kind, round_))
+        prepared = await workflow.execute_activity(
+            "prepare_notification",
+            NotifyInput(step=self._step(), kind=kind, round=round_),
+            result_type=PreparedNotification,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        if prepared.message is None:
+            return
+        await workflow.execute_activity(
+            "notify_guardian",
+            prepared.message,
+            start_to_close_timeout=NOTIFY_TIMEOUT,
+            retry_policy=RETRY,
+        )
