@@ -66,4 +66,5 @@ class MilestoneActivities:
             message["note"] = note
             message["supplement_documents"] = documents
             message["supplement_due"] = due.astimezone(VIETNAM).date().isoformat() if due else None
+            message["occasion"] = data.round  # each round is its own delivery
         return PreparedNotification(message=message)

@@ -7,6 +7,7 @@ import json
 import typer
 
 from domain.contract import CONTRACT_MODELS
+from workers.audit_cli import register as register_audit_commands
 from workers.dev import dev
 from workers.query_cli import register as register_query_commands
 from workers.registry_cli import registry_app
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.command()(dev)
 register_workflow_commands(app)
 register_query_commands(app)
+register_audit_commands(app)
 
 
 @app.callback()

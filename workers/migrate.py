@@ -9,6 +9,7 @@ from psycopg_pool import ConnectionPool
 
 from activities.claims import PostgresChildClaims
 from activities.registry import PostgresRegistry
+from projections.audit.seal import create_schema as create_audit_tables
 from projections.catalogue import create_schema as create_read_models
 from workers.persistence import event_store_env, registration_service
 
@@ -20,5 +21,7 @@ def migrate(database_url: str) -> list[str]:
     with ConnectionPool(database_url, min_size=1, max_size=2, open=True) as pool:
         PostgresRegistry(pool).create_schema()
         PostgresChildClaims(pool).create_schema()
+        with pool.connection() as connection:
+            create_audit_tables(connection)
     read_models = create_read_models(event_store_env(database_url, None))
-    return ["event store", "registry", "child claims", *read_models]
+    return ["event store", "registry", "child claims", "audit seals", *read_models]

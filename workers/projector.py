@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 import typer
 
 from projections.catalogue import digest_key
 from projections.runners import RunningProjections
+from workers.audit import start_sealer
 from workers.bootstrap import Resolved, resolve
 from workers.logs import configure_logging
 from workers.persistence import event_store_env
@@ -34,6 +37,19 @@ def running_projections(resolved: Resolved) -> RunningProjections:
         event_store_env(resolved.database_url, resolved.cipher_key),
         digest_key(resolved.link_secret),
     )
+
+
+@contextmanager
+def audit_sealing(resolved: Resolved) -> Iterator[None]:
+    """Seal the event store for the audit (checkpoints of the global chain) while the read side
+    runs: a thread beside the runners, stopped and joined on exit."""
+    stopping = threading.Event()
+    sealer = start_sealer(resolved.database_url, stopping)
+    try:
+        yield
+    finally:
+        stopping.set()
+        sealer.join(timeout=10)
 
 
 def projector() -> None:
@@ -54,7 +70,7 @@ def projector() -> None:
         signal.signal(signum, stop)
     resolved = resolve(settings)
     try:
-        with running_projections(resolved) as running:
+        with running_projections(resolved) as running, audit_sealing(resolved):
             log.info("projector.running", **running.positions())
             running.run_until(stopping)
     except Exception as error:

@@ -19,6 +19,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.runtime import Runtime
 
 DEFAULT_ADDRESS = "localhost:7233"
 ENCODING = b"binary/encrypted"
@@ -81,9 +82,12 @@ def data_converter(cipher_key: str | None) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(cipher_key))
 
 
-async def connect(address: str | None, namespace: str, cipher_key: str | None) -> Client:
+async def connect(
+    address: str | None, namespace: str, cipher_key: str | None, runtime: Runtime | None = None
+) -> Client:
     return await Client.connect(
         address or DEFAULT_ADDRESS,
         namespace=namespace,
         data_converter=data_converter(cipher_key),
+        runtime=runtime,
     )

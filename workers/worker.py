@@ -32,8 +32,10 @@ from activities.registry import PostgresRegistry
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService
 from workers.bootstrap import resolve
+from workers.observability import LogContextInterceptor, metrics_runtime
 from workers.persistence import registration_service
 from workers.settings import Settings
+from workers.stack import temporal_address
 from workers.temporal_client import connect
 from workflows.registration import ChildAccountRegistration
 
@@ -133,11 +135,17 @@ def registration_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[LogContextInterceptor()],
     )
 
 
-async def run_worker(settings: Settings, *, embedded_smtp_port: int | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+async def run_worker(
+    settings: Settings,
+    *,
+    embedded_smtp_port: int | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until ``stop`` is set (by default: until SIGTERM or SIGINT), then shut down gracefully."""
     from activities.notification_journal import EventStoreNotificationJournal
     from activities.notifications.wiring import build_notifications
 
@@ -153,14 +161,18 @@ async def run_worker(settings: Settings, *, embedded_smtp_port: int | None = Non
             adapters, max_wait_days=settings.max_wait_days, notify=notifications.notify_guardian
         )
         client = await connect(
-            settings.temporal_address, settings.temporal_namespace, resolved.cipher_key
+            temporal_address(settings),
+            settings.temporal_namespace,
+            resolved.cipher_key,
+            metrics_runtime(settings.metrics_port),
         )
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
             worker = registration_worker(client, settings.task_queue, activities, executor)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
+            if stop is None:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, stop.set)
             log.info("worker.started", task_queue=settings.task_queue)
             async with worker:
                 await stop.wait()

@@ -17,12 +17,14 @@ import typer
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from activities.documents import DocumentRefused, DocumentStore
 from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawSignal
 from domain.registration import registration_id_for
 from workers.embedded import generated_key
 from workers.settings import Settings, load_settings
+from workers.stack import temporal_address
 from workers.temporal_client import connect
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
 
@@ -62,15 +64,27 @@ def _cipher_key(settings: Settings) -> str | None:
 
 async def _client(settings: Settings) -> Client:
     return await connect(
-        settings.temporal_address, settings.temporal_namespace, _cipher_key(settings)
+        temporal_address(settings), settings.temporal_namespace, _cipher_key(settings)
     )
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run one client call. The SDK's runtime threads can crash the interpreter's finalisation
     (PyGILState_Release) after a successful call, turning success into a failed exit; a command
-    that talked to Temporal therefore leaves through :func:`_done`."""
-    return asyncio.run(work)
+    that talked to Temporal therefore leaves through :func:`_done`.
+
+    The server's refusals (no such registration, already finished) and a server out of reach
+    end the command with one line on stderr and exit code 1, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except RPCError as error:
+        message = error.message
+    except RuntimeError as error:
+        if not str(error).startswith("Failed client connect"):
+            raise
+        message = f"Temporal is out of reach: {error}"
+    typer.echo(f"error: {message}", err=True)
+    return _done(1)
 
 
 def _done(code: int = 0) -> NoReturn:

@@ -273,7 +273,12 @@ class NotificationActivities:
         if status is not None and status in FINAL_STATUSES:
             return ChannelOutcome(channel=channel, status=status, already=True, detail=why)
         await asyncio.to_thread(
-            self._journal.skipped, input.registration_id, input.delivery, channel, why, self._clock()
+            self._journal.skipped,
+            input.registration_id,
+            input.delivery,
+            channel,
+            why,
+            self._clock(),
         )
         log.info(
             "notification.skipped",

@@ -1,107 +1,302 @@
-"""``childreg dev`` as an operator runs it: a subprocess on its own data directory."""
+"""``childreg dev`` as a newcomer and an operator run it: a subprocess on its own data directory,
+with the embedded PostgreSQL, the Temporal dev server, the SMTP sink, the worker and the
+projector, and the demo on first start."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
-CHILDREG = str(Path(sys.executable).parent / "childreg")
+from domain.contract import RegistrationStatus
+from tests.unit.test_contract import a_request
+from workers.embedded import generated_key
+from workers.temporal_client import connect
+from workflows.registration import ChildAccountRegistration
+
+BIN = Path(sys.executable).parent
+CHILDREG = str(BIN / "childreg")
+TEMPORAL = str(BIN / "temporal")
 
 
-def start_dev(data_dir: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [CHILDREG, "dev", "--data-dir", str(data_dir)],
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Dev:
+    process: subprocess.Popen[str]
+    data_dir: Path
+    ports: dict[str, int]
+    output: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.ports['temporal-port']}"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "CHILDREG_DATA_DIR": str(self.data_dir), "COLUMNS": "120"}
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=90)
+
+
+def start_dev(data_dir: Path, ports: dict[str, int], *, demo: bool = True) -> Dev:
+    options = [f"--{name}={port}" for name, port in ports.items()]
+    process = subprocess.Popen(
+        [CHILDREG, "dev", "--data-dir", str(data_dir), *options, "--demo" if demo else "--no-demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "COLUMNS": "120"},
     )
-
-
-def read_until_ready(process: subprocess.Popen[str]) -> str:
-    """The output up to the line saying how to stop it (the stack is up then)."""
+    dev = Dev(process, data_dir, ports)
     assert process.stdout is not None
     lines = []
     for line in process.stdout:
         lines.append(line)
         if "Ctrl-C stops" in line:
-            return "".join(lines)
+            dev.output = "".join(lines)
+            return dev
     raise AssertionError("childreg dev ended before it was ready:\n" + "".join(lines))
 
 
-@pytest.fixture
-def running(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
-    process = start_dev(data_dir)
-    output = read_until_ready(process)
-    yield process, output, data_dir
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-
-
-def descendants_and_servers(process: subprocess.Popen[str], data_dir: Path) -> list[psutil.Process]:
-    found = []
+def stack_processes(dev: Dev) -> list[psutil.Process]:
+    """Everything the stack runs: its children, and the PostgreSQL server (a daemon of its own)."""
+    found = psutil.Process(dev.process.pid).children(recursive=True)
     for candidate in psutil.process_iter(["cmdline"]):
         if (
-            str(data_dir) in " ".join(candidate.info["cmdline"] or [])
-            and candidate.pid != process.pid
+            str(dev.data_dir) in " ".join(candidate.info["cmdline"] or [])
+            and candidate.pid != dev.process.pid
         ):
             found.append(candidate)
     return found
 
 
-def test_dev_brings_up_the_database_with_the_demo_registry(
-    running: tuple[subprocess.Popen[str], str, Path],
-) -> None:
-    _, output, data_dir = running
+def query_status(dev: Dev, request_id: str) -> RegistrationStatus:
+    async def ask() -> RegistrationStatus:
+        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        handle = client.get_workflow_handle(f"registration-{request_id}")
+        status: RegistrationStatus = await handle.query(ChildAccountRegistration.status)
+        return status
 
-    shown = subprocess.run(
-        [CHILDREG, "registry", "show"],
-        env={**os.environ, "CHILDREG_DATA_DIR": str(data_dir), "COLUMNS": "120"},
+    return asyncio.run(ask())
+
+
+def result_of(dev: Dev, request_id: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        handle = client.get_workflow_handle_for(
+            ChildAccountRegistration.run, f"registration-{request_id}"
+        )
+        result = await asyncio.wait_for(handle.result(), 60)
+        return dict(result.model_dump(mode="json"))
+
+    return asyncio.run(wait())
+
+
+def temporal(dev: Dev, *arguments: str) -> str:
+    done = subprocess.run(
+        [TEMPORAL, *arguments, "--address", dev.address],
         capture_output=True,
         text=True,
+        timeout=60,
         check=True,
     )
-
-    assert "demo data loaded" in output
-    assert "Schema" in output
-    assert "BHXH Thành phố Hồ Chí Minh" in shown.stdout
+    return done.stdout
 
 
-def test_a_second_dev_on_the_same_directory_refuses(
-    running: tuple[subprocess.Popen[str], str, Path],
-) -> None:
-    _, _, data_dir = running
+@pytest.fixture(scope="module")
+def dev_data_dir() -> Iterator[Path]:
+    import shutil
+    import tempfile
 
+    path = Path(tempfile.mkdtemp(prefix="childreg-dev-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dev(dev_data_dir: Path) -> Iterator[Dev]:
+    ports = {
+        name: free_port() for name in ("temporal-port", "ui-port", "smtp-port", "metrics-port")
+    }
+    running = start_dev(dev_data_dir, ports)
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def test_the_demo_reaches_its_four_outcomes(dev: Dev) -> None:
+    played = dict(re.findall(r"request (demo-\d+-\w+): (\w+)", dev.output))
+
+    outcomes = {
+        request_id.rsplit("-", 1)[1]: query_status(dev, request_id) for request_id in played
+    }
+
+    assert outcomes["approved"].outcome == "approved"
+    assert outcomes["approved"].state == "account_activated"
+    assert outcomes["rejected"].reason_code == "BIRTH_CERTIFICATE_MISMATCH"
+    assert outcomes["auto"].outcome == "auto_rejected"
+    assert outcomes["auto"].reason_code == "GUARDIAN_ACCOUNT_INACTIVE"
+    assert outcomes["waiting"].state == "awaiting_review"
+    assert outcomes["waiting"].waiting_for == "reviewer"
+    assert "Office 48001: awaiting review" in dev.output
+    assert (
+        "email to an.nguyen@example.vn: Tài khoản giao dịch điện tử của con đã được kích hoạt"
+        in dev.output
+    )
+
+
+def test_it_prints_where_everything_is(dev: Dev) -> None:
+    assert f"Temporal      {dev.address}" in dev.output
+    assert "Web UI http://127.0.0.1:" in dev.output
+    assert "PostgreSQL    postgresql://" in dev.output
+    assert f"{dev.data_dir}/mail/*.eml" in dev.output
+    assert f"{dev.data_dir}/sms/*.json" in dev.output
+    assert f"http://127.0.0.1:{dev.ports['metrics-port']}/metrics" in dev.output
+
+
+def test_a_registration_started_with_the_temporal_cli_completes(dev: Dev) -> None:
+    portrait, certificate = (
+        subprocess.run(
+            [CHILDREG, "documents", "put", str(picture)],
+            env=dev.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for picture in _pictures(dev.data_dir)
+    )
+    request = a_request(
+        request_id="cli-0001",
+        guardian__social_insurance_code="7900000001",
+        child__social_insurance_code="7900000012",
+        child__full_name="Nguyễn Ngọc Hân",
+        child__date_of_birth="2026-05-10",
+        documents__portrait=portrait,
+        documents__birth_certificate=certificate,
+    )
+
+    temporal(
+        dev, "workflow", "start", "--type", "ChildAccountRegistration", "--task-queue", "child-registration",
+        "--workflow-id", "registration-cli-0001", "--input", json.dumps(request, ensure_ascii=False),
+    )  # fmt: skip
+    _until(lambda: query_status(dev, "cli-0001").waiting_for in ("reviewer", "nobody"))
+    assert query_status(dev, "cli-0001").state == "awaiting_review"
+    temporal(
+        dev, "workflow", "signal", "--workflow-id", "registration-cli-0001", "--name", "approve",
+        "--input", json.dumps({"decision_id": "cli-d1", "reviewer_id": "rv-79001-01"}),
+    )  # fmt: skip
+
+    assert result_of(dev, "cli-0001")["outcome"] == "approved"
+
+
+def test_other_commands_find_the_running_stack_through_the_data_directory(dev: Dev) -> None:
+    shown = subprocess.run(
+        [CHILDREG, "queue", "48001", "--json"],
+        env=dev.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert len(json.loads(shown.stdout)["entries"]) == 1
+
+
+def test_a_second_dev_on_the_same_directory_refuses(dev: Dev) -> None:
     second = subprocess.run(
-        [CHILDREG, "dev", "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60
+        [CHILDREG, "dev", "--data-dir", str(dev.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert second.returncode == 1
     assert "already running" in second.stdout
 
 
-def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(data_dir: Path) -> None:
-    first = start_dev(data_dir)
-    read_until_ready(first)
+def test_taken_ports_are_reported_not_crashed_on(dev: Dev, data_dir: Path) -> None:
+    refused = subprocess.run(
+        [
+            CHILDREG,
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            f"--temporal-port={dev.ports['temporal-port']}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
-    first.send_signal(signal.SIGINT)
-    first.wait(timeout=60)
-    left = descendants_and_servers(first, data_dir)
-    again = start_dev(data_dir)
-    output = read_until_ready(again)
-    again.send_signal(signal.SIGINT)
-    again.wait(timeout=60)
+    assert refused.returncode == 1
+    assert f"Temporal port {dev.ports['temporal-port']}" in refused.stdout
+    assert "already in use" in refused.stdout
 
-    assert first.returncode == 0
-    assert left == []
-    assert "demo data loaded" not in output  # loaded once, kept
-    assert re.search(r"persons\s*│\s*17\s*│", output)
+
+def test_the_worker_exposes_the_sdk_metrics_for_prometheus(dev: Dev) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{dev.ports['metrics-port']}/metrics", timeout=10
+    ) as answer:
+        body = answer.read().decode()
+
+    assert "temporal_" in body
+    assert 'task_queue="child-registration"' in body
+
+
+def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(dev: Dev) -> None:
+    started = stack_processes(dev)
+    assert any("temporal" in " ".join(p.cmdline()) for p in started)
+
+    code = dev.stop()
+    alive = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    again = start_dev(dev.data_dir, dev.ports)
+    try:
+        earlier = query_status(again, "cli-0001")
+    finally:
+        again.stop()
+
+    assert code == 0
+    assert alive == []
+    assert "Demo: four registrations" not in again.output  # played once, kept
+    assert earlier.outcome == "approved"
+
+
+def _pictures(directory: Path) -> list[Path]:
+    from tests.workflow.builders import sharp_jpeg
+
+    paths = []
+    for seed in (1, 2):
+        path = directory / f"picture-{seed}.jpg"
+        path.write_bytes(sharp_jpeg(seed))
+        paths.append(path)
+    return paths
+
+
+def _until(condition: Any, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.gateways import OutboxSmsGateway
 from activities.notifications.journal import DeliveryStatus
-from activities.notifications.kinds import Channel
+from activities.notifications.kinds import Channel, NotificationKind
 from activities.notifications.mail import SmtpMailer
 from tests.unit.notifications.examples import (
     REFERENCE,
@@ -190,3 +190,30 @@ async def test_the_mailer_reconnects_when_the_server_dropped_the_connection(
     assert result.email.status is DeliveryStatus.SENT
     assert len(restarted.messages()) == 2
     assert mailer.connections_opened == 2
+
+
+async def test_each_supplement_round_reaches_the_mailbox_and_the_outbox_once(
+    activities: NotificationActivities,
+    journal: InMemoryNotificationJournal,
+    outbox: OutboxSmsGateway,
+    sink: SmtpSink,
+) -> None:
+    for occasion in (1, 2, 2, 1):
+        result = await activities.notify_guardian(
+            an_input(NotificationKind.SUPPLEMENT_REQUESTED, occasion=occasion)
+        )
+        assert result.occasion == occasion
+
+    messages = [read(path) for path in sink.messages()]
+    assert sorted(message["Message-ID"] for message in messages) == [
+        f"<childreg.{REGISTRATION_ID}.supplement_requested.2.email@vssid.example.vn>",
+        f"<childreg.{REGISTRATION_ID}.supplement_requested.email@vssid.example.vn>",
+    ]
+    assert sink.duplicates == 0
+    assert sorted(path.name for path in outbox.directory.glob("*.json")) == [
+        f"childreg.{REGISTRATION_ID}.supplement_requested.2.sms.json",
+        f"childreg.{REGISTRATION_ID}.supplement_requested.sms.json",
+    ]
+    for occasion in (1, 2):
+        supplement = key(Channel.EMAIL, NotificationKind.SUPPLEMENT_REQUESTED, occasion=occasion)
+        assert journal.steps(supplement) == ["prepared", "sent"]

@@ -71,7 +71,10 @@ class InMemoryNotificationJournal:
             self.die_before_recording_sent = False
             raise WorkerDied
         self._final(
-            (registration_id, str(delivery), channel), DeliveryStatus.SENT, at, message_id=message_id
+            (registration_id, str(delivery), channel),
+            DeliveryStatus.SENT,
+            at,
+            message_id=message_id,
         )
 
     def failed(

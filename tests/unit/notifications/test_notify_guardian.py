@@ -15,9 +15,16 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications.errors import DeliveryError
 from activities.notifications.journal import DeliveryStatus
-from activities.notifications.kinds import Channel, NotificationKind
+from activities.notifications.kinds import (
+    MAX_OCCASIONS,
+    Channel,
+    NotificationKind,
+    delivery_name,
+    sms_message_id,
+)
 from activities.notifications.links import verify_token
 from activities.notifications.models import NotifyGuardianInput, NotifyGuardianResult
+from domain.registration import MAX_SUPPLEMENT_ROUNDS
 from tests.unit.notifications.examples import (
     BASE_URL,
     LINK_SECRET,
@@ -284,10 +291,110 @@ def test_the_activity_is_registered_as_notify_guardian_with_its_typed_input_and_
 
 
 async def test_the_input_travels_through_temporals_pydantic_converter_unchanged() -> None:
-    original = an_input(NotificationKind.SUPPLEMENT_REQUESTED)
+    original = an_input(NotificationKind.SUPPLEMENT_REQUESTED, occasion=2)
 
     payloads = await pydantic_data_converter.encode([original])
     [decoded] = await pydantic_data_converter.decode(payloads, [NotifyGuardianInput])
 
     assert decoded == original
     assert isinstance(decoded.registration_id, UUID)
+
+
+SUPPLEMENT = NotificationKind.SUPPLEMENT_REQUESTED
+
+
+async def test_each_supplement_round_is_its_own_email_and_sms(world: World) -> None:
+    first = await world.activities.notify_guardian(an_input(SUPPLEMENT))
+
+    second = await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=2))
+
+    assert (first.occasion, second.occasion) == (1, 2)
+    assert second.email.status is DeliveryStatus.SENT
+    assert second.email.already is False
+    assert [m["Message-ID"] for m in world.mailer.sent] == [
+        f"<childreg.{REGISTRATION_ID}.supplement_requested.email@vssid.example.vn>",
+        f"<childreg.{REGISTRATION_ID}.supplement_requested.2.email@vssid.example.vn>",
+    ]
+    assert [m.message_id for m in world.sms.sent] == [
+        f"childreg.{REGISTRATION_ID}.supplement_requested.sms",
+        f"childreg.{REGISTRATION_ID}.supplement_requested.2.sms",
+    ]
+    for channel in Channel:
+        assert world.journal.steps(key(channel, SUPPLEMENT)) == ["prepared", "sent"]
+        assert world.journal.steps(key(channel, SUPPLEMENT, occasion=2)) == ["prepared", "sent"]
+
+
+async def test_the_same_supplement_round_twice_is_told_once(world: World) -> None:
+    await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=2))
+
+    again = await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=2))
+
+    assert again.email.already is True
+    assert again.sms.already is True
+    assert len(world.mailer.sent) == 1
+    assert len(world.sms.sent) == 1
+
+
+async def test_a_later_rounds_record_names_its_occasion_and_keeps_the_template(
+    world: World,
+) -> None:
+    await world.activities.notify_guardian(an_input(SUPPLEMENT))
+    await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=3))
+
+    [first] = world.journal.records(key(Channel.EMAIL, SUPPLEMENT))
+    [third] = world.journal.records(key(Channel.EMAIL, SUPPLEMENT, occasion=3))
+    assert (first.occasion, first.delivery) == (1, "supplement_requested")
+    assert (third.occasion, third.delivery) == (3, "supplement_requested.3")
+    assert third.message_id == world.mailer.sent[1]["Message-ID"]
+    assert (third.template_id, third.template_version) == (
+        first.template_id,
+        first.template_version,
+    )
+
+
+async def test_a_round_without_email_is_skipped_for_that_round_only(world: World) -> None:
+    await world.activities.notify_guardian(an_input(SUPPLEMENT, request=a_request(email=None)))
+
+    result = await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=2))
+
+    assert result.email.status is DeliveryStatus.SENT
+    assert world.journal.last(key(Channel.EMAIL, SUPPLEMENT)).step == "skipped"
+    assert len(world.sms.sent) == 2
+
+
+def test_the_occasion_is_one_unless_the_workflow_says_otherwise() -> None:
+    message = an_input(SUPPLEMENT).model_dump(mode="json")
+    del message["occasion"]  # what a workflow started before occasions existed sends
+
+    assert NotifyGuardianInput.model_validate(message).occasion == 1
+    assert NotifyGuardianInput.model_validate(message).delivery == "supplement_requested"
+    assert an_input(SUPPLEMENT, occasion=2).delivery == "supplement_requested.2"
+
+
+@pytest.mark.parametrize("occasion", [0, -1, 4])
+def test_an_occasion_outside_the_three_supplement_rounds_is_refused(occasion: int) -> None:
+    with pytest.raises(ValidationError, match="occasion"):
+        an_input(SUPPLEMENT, occasion=occasion)
+
+
+@pytest.mark.parametrize("kind", [k for k in NotificationKind if k is not SUPPLEMENT])
+def test_only_a_supplement_request_has_more_than_one_occasion(kind: NotificationKind) -> None:
+    assert an_input(kind, occasion=1).occasion == 1
+    with pytest.raises(ValidationError, match="occasion"):
+        an_input(kind, occasion=2)
+
+
+def test_there_are_as_many_occasions_as_supplement_rounds() -> None:
+    assert MAX_OCCASIONS == MAX_SUPPLEMENT_ROUNDS
+
+
+def test_the_first_occasions_ids_are_those_recorded_before_occasions_existed() -> None:
+    assert delivery_name(SUPPLEMENT) == delivery_name(SUPPLEMENT, 1) == "supplement_requested"
+    assert sms_message_id(REGISTRATION_ID, SUPPLEMENT) == (
+        f"childreg.{REGISTRATION_ID}.supplement_requested.sms"
+    )
+    assert sms_message_id(REGISTRATION_ID, SUPPLEMENT, occasion=2) == (
+        f"childreg.{REGISTRATION_ID}.supplement_requested.2.sms"
+    )
+    with pytest.raises(ValueError, match="occasion"):
+        delivery_name(SUPPLEMENT, 4)

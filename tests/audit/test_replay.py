@@ -1,0 +1,67 @@
+"""Item 5: the recorded histories replay with the current workflow; a reordered copy fails."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import workflows.registration
+from workers.audit import load_histories, replay
+from workers.audit_cli import register
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+PATHS = {
+    "approved", "rejected_by_update", "refused_then_approved", "auto_rejected_identity",
+    "auto_rejected_document", "supplement_then_approved", "supplement_expired",
+    "overdue_then_approved", "expired", "withdrawn",
+}  # fmt: skip
+
+
+def test_every_path_of_the_lifecycle_has_a_recorded_history() -> None:
+    assert {name for name, _ in load_histories(HISTORIES)} == PATHS
+
+
+def test_the_recorded_histories_replay_with_the_current_workflow(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+
+    result = CliRunner().invoke(
+        app,
+        ["audit", "replay-workflows", str(HISTORIES)],
+        env={"CHILDREG_DATA_DIR": str(tmp_path), "CHILDREG_LOG_FORMAT": "json"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"{len(PATHS)} histories replayed, 0 failed" in result.output
+
+
+def test_a_workflow_that_runs_its_activities_in_another_order_fails_the_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = Path(workflows.registration.__file__).read_text(encoding="utf-8")
+    assert source.count('"verify_identity"') == 1, "the copy below relies on one call of each"
+    swapped = (
+        source.replace('"verify_identity"', '"@first@"')
+        .replace('"store_documents"', '"verify_identity"')
+        .replace('"@first@"', '"store_documents"')
+    )
+    (tmp_path / "swapped_registration.py").write_text(swapped, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    swapped_module = importlib.import_module("swapped_registration")
+
+    try:
+        outcomes = replay(
+            load_histories(HISTORIES), None, [swapped_module.ChildAccountRegistration]
+        )
+    finally:
+        sys.modules.pop("swapped_registration", None)
+
+    failed = {outcome.name: outcome.failure for outcome in outcomes if outcome.failure}
+    assert "approved" in failed
+    assert "Nondeterminism" in (failed["approved"] or "")
+    assert "auto_rejected_identity" in failed or "auto_rejected_document" in failed
