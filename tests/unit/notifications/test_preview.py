@@ -6,7 +6,7 @@ from activities.notifications import preview
 from activities.notifications.kinds import NotificationKind
 from activities.notifications.render import Renderer
 
-SNIPPET = Path(preview.__file__).with_name("README-snippet.md")
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 @pytest.mark.parametrize("kind", list(NotificationKind))
@@ -28,7 +28,7 @@ def test_the_preview_writes_the_examples_declaration(tmp_path: Path) -> None:
 def test_the_readme_sample_is_what_the_templates_render_today() -> None:
     sample = preview.render_preview(Renderer(), NotificationKind.RECEIVED).rstrip()
 
-    assert sample in SNIPPET.read_text("utf-8"), (
-        "regenerate the sample in README-snippet.md with "
+    assert sample in README.read_text("utf-8"), (
+        "regenerate the sample in README.md (What a guardian receives) with "
         "python -m activities.notifications.preview received rejected"
     )
