@@ -124,12 +124,12 @@ def parse_request(data: Any) -> RegistrationRequest:
         request = RegistrationRequest.model_validate(data)
     except ValidationError as error:
         problems = describe_validation_error(error)
-        missing_documents = [
-            item
+        only_documents_missing = all(
+            item["loc"][:1] == ("documents",) and item["type"] == "missing"
             for item in error.errors()
-            if item["loc"][:1] == ("documents",) and item["type"] == "missing"
-        ]
-        code = "DOCUMENT_MISSING" if missing_documents else "INVALID_REQUEST"
+        )
+        # The reason describes the whole refusal: DOCUMENT_MISSING only when that is all that is wrong.
+        code = "DOCUMENT_MISSING" if only_documents_missing else "INVALID_REQUEST"
         raise InvalidRequest(code, problems) from None
     check_request(request)
     return request
@@ -218,6 +218,10 @@ class RegistrationResult(_Contract):
     registration_id: str
     outcome: FinalOutcome
     reason_code: str | None = None
+    reason_field: str | None = None
+    """For an automatic rejection: the field at fault (``child.date_of_birth``)."""
+    reason_detail: str | None = None
+    """For an automatic rejection: every problem as ``field: rule``, never quoting a value."""
     child_account_id: str | None = None
     decided_by: str | None = None
     decided_at: datetime
@@ -238,6 +242,8 @@ class RegistrationStatus(_Contract):
     supplement_rounds: int = 0
     outcome: FinalOutcome | None = None
     reason_code: str | None = None
+    reason_field: str | None = None
+    reason_detail: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
     warnings: list[str] = Field(default_factory=list)

@@ -142,6 +142,8 @@ class Registration(Aggregate):
         def evolve(self, registration: Registration) -> None:
             registration.state = State.AUTO_REJECTED
             registration.reason_code = self.reason_code
+            registration.reason_field = self.field
+            registration.reason_detail = self.detail
             registration.decided_at = self.timestamp
             registration.decided_by = "system"
 
@@ -320,6 +322,8 @@ class Registration(Aggregate):
         self.decisions: dict[str, str] = {}
         self.refused_decisions = 0
         self.reason_code: str | None = None
+        self.reason_field: str | None = None
+        self.reason_detail: str | None = None
         self.decided_by: str | None = None
         self.decided_at: datetime | None = None
         self.child_account_id: str | None = None

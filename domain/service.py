@@ -45,6 +45,8 @@ class RegistrationView:
     supplement_rounds: int
     supplement_documents: list[str]
     reason_code: str | None
+    reason_field: str | None
+    reason_detail: str | None
     decided_by: str | None
     decided_at: datetime | None
     child_account_id: str | None
@@ -78,6 +80,8 @@ class RegistrationView:
             supplement_rounds=self.supplement_rounds,
             outcome=self.outcome,
             reason_code=self.reason_code,
+            reason_field=self.reason_field,
+            reason_detail=self.reason_detail,
             decided_by=self.decided_by,
             decided_at=self.decided_at,
             warnings=list(self.warnings),
@@ -309,6 +313,8 @@ def _view(registration: Registration, position: int | None = None) -> Registrati
         supplement_rounds=registration.supplement_rounds,
         supplement_documents=list(registration.supplement_documents),
         reason_code=registration.reason_code,
+        reason_field=registration.reason_field,
+        reason_detail=registration.reason_detail,
         decided_by=registration.decided_by,
         decided_at=registration.decided_at,
         child_account_id=registration.child_account_id,

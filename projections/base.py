@@ -171,10 +171,24 @@ def mask_code(code: str | None) -> str | None:
     return "*" * max(len(code) - 4, 0) + code[-4:]
 
 
-def child_code(request: Mapping[str, Any]) -> str | None:
-    child = request.get("child") or {}
-    code = child.get("social_insurance_code") or child.get("personal_id_number")
-    return str(code) if code else None
+def text_at(request: Any, *path: str) -> str | None:
+    """The text at ``path`` in a stored request, or None.
+
+    A malformed request is recorded as it was sent (then auto-rejected), so a stored request may
+    hold anything: every read model reads it through here and never assumes its shape.
+    """
+    value = request
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def child_code(request: Any) -> str | None:
+    return text_at(request, "child", "social_insurance_code") or text_at(
+        request, "child", "personal_id_number"
+    )
 
 
 def merged(existing: Sequence[str], new: Sequence[str]) -> list[str]:

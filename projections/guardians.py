@@ -32,6 +32,7 @@ from projections.base import (
     Row,
     child_code,
     mask_code,
+    text_at,
 )
 
 TABLE = "rm_guardian_children"
@@ -109,9 +110,12 @@ _STATES = {
 def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
     if isinstance(event, EVENTS.Submitted):
         code = child_code(event.request)
+        guardian = text_at(event.request, "guardian", "social_insurance_code")
+        if guardian is None:
+            return None  # a malformed request names no guardian: it belongs to no one's list
         return {
             "registration_id": event.originator_id,
-            "guardian_digest": code_digest(key, event.request["guardian"]["social_insurance_code"]),
+            "guardian_digest": code_digest(key, guardian),
             "child_digest": code_digest(key, code) if code else None,
             "child_code_masked": mask_code(code),
             "request_id": event.request_id,

@@ -117,3 +117,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # fontTools reports every glyph subset at INFO: a hundred lines per declaration PDF.
+    logging.getLogger("fontTools").setLevel(max(logging.WARNING, root.level))

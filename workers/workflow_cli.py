@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.documents import DocumentRefused, DocumentStore
@@ -148,14 +148,18 @@ def submit(
 
     async def start() -> None:
         client = await _client(settings)
-        handle = await client.start_workflow(
-            WORKFLOW_TYPE,
-            body,
-            id=workflow_id_for(request_id),
-            task_queue=settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        try:
+            handle = await client.start_workflow(
+                WORKFLOW_TYPE,
+                body,
+                id=workflow_id_for(request_id),
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            # A finished id is not reused: starting again answers with the same registration.
+            handle = client.get_workflow_handle(workflow_id_for(request_id))
         typer.echo(
             json.dumps(
                 {"workflow_id": handle.id, "registration_id": str(registration_id_for(request_id))}

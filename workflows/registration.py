@@ -238,6 +238,8 @@ class ChildAccountRegistration:
             registration_id=status.registration_id,
             outcome=status.outcome or FinalOutcome.AUTO_REJECTED,
             reason_code=status.reason_code,
+            reason_field=status.reason_field,
+            reason_detail=status.reason_detail,
             child_account_id=self._child_account_id,
             decided_by=status.decided_by,
             decided_at=status.decided_at or workflow.now(),

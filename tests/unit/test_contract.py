@@ -110,6 +110,15 @@ def test_a_bad_request_is_refused_with_its_reason_and_field(
     assert refused.value.field == field
 
 
+def test_a_missing_document_beside_other_problems_is_an_invalid_request_naming_the_first() -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_request(a_request(documents__portrait=_DELETE, submitted_at="yesterday"))
+
+    assert refused.value.reason_code == "INVALID_REQUEST"
+    assert refused.value.field == "submitted_at"
+    assert "documents.portrait" in str(refused.value)
+
+
 def test_refusals_never_quote_the_values_sent() -> None:
     data = a_request(guardian__phone="0212345678", child__full_name="Khôi 2")
 

@@ -169,6 +169,9 @@ async def test_bad_input_ends_at_once_auto_rejected_naming_the_field(
     result = await stack.run(request)
 
     assert (result.outcome, result.reason_code) == (FinalOutcome.AUTO_REJECTED, reason_code)
+    assert result.reason_field == field
+    assert result.reason_detail is not None
+    assert result.reason_detail.startswith(f"{field}: ")
     events = stack.history(request["request_id"])
     assert [type(e).__name__ for e in events] == ["Submitted", "AutoRejected"]
     assert events[-1].field == field  # type: ignore[attr-defined]
