@@ -216,3 +216,18 @@ FINAL_OUTCOMES: Mapping[str, str] = {
 
 EVENTS = Registration
 """Shorthand for the event classes (``EVENTS.Approved``...)."""
+
+STATE_AFTER: Mapping[type, str] = {
+    EVENTS.IdentityVerified: "identity_verified",
+    EVENTS.AutoRejected: "auto_rejected",
+    EVENTS.DocumentsStored: "documents_stored",
+    EVENTS.ReviewRequested: "awaiting_review",
+    EVENTS.SupplementRequested: "supplement_requested",
+    EVENTS.SupplementProvided: "supplement_provided",
+    EVENTS.Approved: "approved",
+    EVENTS.Rejected: "rejected",
+    EVENTS.Withdrawn: "withdrawn",
+    EVENTS.Expired: "expired",
+    EVENTS.ChildAccountActivated: "account_activated",
+}
+"""The state a registration is in after each event that moves it (the others leave it)."""

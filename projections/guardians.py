@@ -27,6 +27,7 @@ from psycopg.rows import DictRow
 from projections.base import (
     EVENTS,
     FINAL_OUTCOMES,
+    STATE_AFTER,
     ReadModelProjection,
     ReadModelView,
     Row,
@@ -92,21 +93,6 @@ class GuardianChildrenProjection(ReadModelProjection):
     name = GuardianChildrenView.projection_name
 
 
-_STATES = {
-    EVENTS.IdentityVerified: "identity_verified",
-    EVENTS.AutoRejected: "auto_rejected",
-    EVENTS.DocumentsStored: "documents_stored",
-    EVENTS.ReviewRequested: "awaiting_review",
-    EVENTS.SupplementRequested: "supplement_requested",
-    EVENTS.SupplementProvided: "supplement_provided",
-    EVENTS.Approved: "approved",
-    EVENTS.Rejected: "rejected",
-    EVENTS.Withdrawn: "withdrawn",
-    EVENTS.Expired: "expired",
-    EVENTS.ChildAccountActivated: "account_activated",
-}
-
-
 def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
     if isinstance(event, EVENTS.Submitted):
         code = child_code(event.request)
@@ -129,7 +115,7 @@ def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
     if row is None:
         return None
     row = dict(row)
-    state = _STATES.get(type(event))
+    state = STATE_AFTER.get(type(event))
     if state is not None:
         row["state"] = state
         row["outcome"] = FINAL_OUTCOMES.get(state)

@@ -9,33 +9,17 @@ counted by state, not timed. Days are counted in Vietnam's time (UTC+7, no dayli
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.base import EVENTS, ReadModelProjection, ReadModelView, Row, upsert
+from domain.contract import VIETNAM
+from projections.base import EVENTS, STATE_AFTER, ReadModelProjection, ReadModelView, Row, upsert
 
 REGISTRATIONS = "rm_office_registrations"
 DECISIONS = "rm_office_decisions"
-
-VIETNAM = timezone(timedelta(hours=7), "ICT")
-
-_STATES = {
-    EVENTS.IdentityVerified: "identity_verified",
-    EVENTS.AutoRejected: "auto_rejected",
-    EVENTS.DocumentsStored: "documents_stored",
-    EVENTS.ReviewRequested: "awaiting_review",
-    EVENTS.SupplementRequested: "supplement_requested",
-    EVENTS.SupplementProvided: "supplement_provided",
-    EVENTS.Approved: "approved",
-    EVENTS.Rejected: "rejected",
-    EVENTS.Withdrawn: "withdrawn",
-    EVENTS.Expired: "expired",
-    EVENTS.ChildAccountActivated: "account_activated",
-}
 
 
 class OfficeStatisticsView(ReadModelView):
@@ -77,7 +61,7 @@ class OfficeStatisticsView(ReadModelView):
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
         if isinstance(event, EVENTS.Submitted):
             row: Row | None = None
-        elif type(event) in _STATES or isinstance(event, EVENTS.ReviewOverdue):
+        elif type(event) in STATE_AFTER or isinstance(event, EVENTS.ReviewOverdue):
             row = self.select_row(curs, REGISTRATIONS, event.originator_id)
             if row is None:
                 return
@@ -107,7 +91,7 @@ def evolve(row: Row | None, event: Any) -> Row:
     if isinstance(event, EVENTS.ReviewOverdue):
         row.update(overdue=True, ever_overdue=True)
         return row
-    row["state"] = _STATES[type(event)]
+    row["state"] = STATE_AFTER[type(event)]
     if isinstance(event, EVENTS.ReviewRequested):
         row.update(overdue=False, office_code=event.office_code)
     return row

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from domain.contract import VIETNAM
 from domain.registration import Registration
 from projections.audit import seal as sealing
 from projections.audit.rebuild_check import check as rebuild_check
@@ -46,8 +47,6 @@ from projections.catalogue import NAMES
 from workers.audit import AuditUnavailable, AuditWiring, audit_wiring, seal_once
 from workers.audit import auditing as _auditing
 from workers.settings import SettingsError, load_settings
-
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 audit_app = typer.Typer(
     help="Auditors: history, state at any moment, tamper evidence, read-model and workflow checks.",
