@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import Annotated
 
 import typer
 
 from domain.contract import CONTRACT_MODELS
 from workers.audit_cli import register as register_audit_commands
+from workers.codec_server import codec_server
 from workers.dev import dev
 from workers.query_cli import register as register_query_commands
 from workers.registry_cli import registry_app
+from workers.settings import ENV_PREFIX, LogFormat
 from workers.workflow_cli import register as register_workflow_commands
 
 app = typer.Typer(
@@ -23,14 +27,25 @@ app.add_typer(registry_app, name="registry")
 db_app = typer.Typer(help="The database: schema set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command()(dev)
+app.command("codec-server")(codec_server)
 register_workflow_commands(app)
 register_query_commands(app)
 register_audit_commands(app)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format", help="console, json or auto (console on a terminal); every command."
+        ),
+    ] = None,
+) -> None:
     """Register an electronic-transaction account for a child (VssID)."""
+    if log_format is not None:
+        # The switch is a setting like any other: hand it to the settings loader every command uses.
+        os.environ[f"{ENV_PREFIX}LOG_FORMAT"] = log_format.value
 
 
 @app.command()

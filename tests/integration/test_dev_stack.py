@@ -134,7 +134,8 @@ def dev_data_dir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def dev(dev_data_dir: Path) -> Iterator[Dev]:
     ports = {
-        name: free_port() for name in ("temporal-port", "ui-port", "smtp-port", "metrics-port")
+        name: free_port()
+        for name in ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port")
     }
     running = start_dev(dev_data_dir, ports)
     yield running
@@ -170,6 +171,7 @@ def test_it_prints_where_everything_is(dev: Dev) -> None:
     assert f"{dev.data_dir}/mail/*.eml" in dev.output
     assert f"{dev.data_dir}/sms/*.json" in dev.output
     assert f"http://127.0.0.1:{dev.ports['metrics-port']}/metrics" in dev.output
+    assert f"Codec server  http://127.0.0.1:{dev.ports['codec-port']}" in dev.output
 
 
 def test_a_registration_started_with_the_temporal_cli_completes(dev: Dev) -> None:
@@ -205,6 +207,22 @@ def test_a_registration_started_with_the_temporal_cli_completes(dev: Dev) -> Non
     )  # fmt: skip
 
     assert result_of(dev, "cli-0001")["outcome"] == "approved"
+    codec = f"--codec-endpoint=http://127.0.0.1:{dev.ports['codec-port']}"
+    answer = json.loads(
+        temporal(
+            dev,
+            "workflow",
+            "query",
+            "--workflow-id",
+            "registration-cli-0001",
+            "--name",
+            "status",
+            codec,
+            "-o",
+            "json",
+        )
+    )
+    assert answer["queryResult"][0]["outcome"] == "approved"
 
 
 def test_other_commands_find_the_running_stack_through_the_data_directory(dev: Dev) -> None:
