@@ -169,6 +169,7 @@ def dev_stack(data_dir: Path) -> Iterator[str]:
         f"--temporal-port={port}",
         f"--ui-port={free_port()}",
         f"--smtp-port={free_port()}",
+        f"--codec-port={free_port()}",
         "--metrics-port=0",
     ]
     process = subprocess.Popen(
