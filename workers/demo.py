@@ -276,7 +276,7 @@ WHAT_NEXT = """\
   An upstream service, with the temporal CLI:
     .venv/bin/childreg documents put photo.jpg          # prints sha256:… for the request's documents
     .venv/bin/temporal workflow start --type ChildAccountRegistration --task-queue child-registration \\
-        --workflow-id registration-<request_id> --input "$(cat request.json)"
+        --workflow-id registration-<request_id> --input "$(cat request.json)"{codec}
     .venv/bin/temporal workflow list
   A reviewer:
     .venv/bin/childreg queue 48001

@@ -205,7 +205,10 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
             waiting = await _play_demo(client, resolved, data_dir, stack, console, stop)
             if waiting is not None:
                 (data_dir / ".demo-played").write_text(waiting + "\n")
-                console.print(WHAT_NEXT.format(waiting=waiting))
+                codec_option = (
+                    f" \\\n        --codec-endpoint {codec_endpoint}" if codec_endpoint else ""
+                )
+                console.print(WHAT_NEXT.format(waiting=waiting, codec=codec_option))
         console.print(f"Serving. Data stays under {data_dir}/. Ctrl-C stops.")
         await asyncio.wait(
             [worker, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED

@@ -32,6 +32,7 @@ from activities.registry import PostgresRegistry
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService
 from workers.bootstrap import resolve
+from workers.migrate import WORKER_TABLES, require_tables
 from workers.observability import LogContextInterceptor, metrics_runtime
 from workers.persistence import registration_service
 from workers.settings import Settings
@@ -96,23 +97,21 @@ def build_activities(
 
 @contextmanager
 def open_adapters(database_url: str, cipher_key: str | None, data_dir: Path) -> Iterator[Adapters]:
-    """Open the pool and the event store, create the tables this worker writes, close on exit."""
+    """Open the pool and the event store, close on exit.
+
+    The tables must be there (``childreg db migrate``): the worker checks them and creates none.
+    """
     pool = ConnectionPool(database_url, min_size=1, max_size=ACTIVITY_THREADS, open=False)
     pool.open(wait=True)
     try:
-        registry = PostgresRegistry(pool)
-        registry.create_schema()
-        claims = PostgresChildClaims(pool)
-        claims.create_schema()
-        accounts = PostgresChildAccounts(pool)
-        accounts.create_schema()
-        service = registration_service(database_url, cipher_key)
+        require_tables(pool, WORKER_TABLES)
+        service = registration_service(database_url, cipher_key, create_tables=False)
         try:
             yield Adapters(
                 service=service,
-                registry=registry,
-                claims=claims,
-                accounts=accounts,
+                registry=PostgresRegistry(pool),
+                claims=PostgresChildClaims(pool),
+                accounts=PostgresChildAccounts(pool),
                 documents=DocumentStore(documents_root(data_dir), cipher_key),
             )
         finally:

@@ -101,11 +101,15 @@ def _fail(message: str) -> typer.Exit:
 def worker() -> None:
     """Run the Temporal worker of the registration workflow (until SIGTERM)."""
     from workers.logs import configure_logging
+    from workers.migrate import SchemaMissing
     from workers.worker import run_worker
 
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(settings))
+    except SchemaMissing as missing:
+        raise _fail(str(missing)) from None
 
 
 @documents_app.command("put")

@@ -174,6 +174,13 @@ def test_it_prints_where_everything_is(dev: Dev) -> None:
     assert f"Codec server  http://127.0.0.1:{dev.ports['codec-port']}" in dev.output
 
 
+def test_its_hint_for_upstream_services_keeps_the_input_encrypted(dev: Dev) -> None:
+    hint = dev.output.split("Try it yourself", 1)[1]
+    start = hint.split("temporal workflow start", 1)[1].split("temporal workflow list", 1)[0]
+
+    assert f"--codec-endpoint http://127.0.0.1:{dev.ports['codec-port']}" in start
+
+
 def test_a_registration_started_with_the_temporal_cli_completes(dev: Dev) -> None:
     portrait, certificate = (
         subprocess.run(
