@@ -75,16 +75,6 @@ class PostgresChildAccounts:
         return account_id
 
 
-class InMemoryChildAccounts:
-    def __init__(self) -> None:
-        self.accounts: dict[UUID, tuple[str, str, UUID]] = {}
-
-    def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
-        account_id = account_id_for(registration_id)
-        self.accounts.setdefault(account_id, (child_code, guardian_code, registration_id))
-        return account_id
-
-
 class AccountActivities:
     def __init__(self, service: RegistrationService, accounts: ChildAccounts) -> None:
         self._service = service

@@ -8,7 +8,6 @@ a registration in progress.
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 from uuid import UUID
 
@@ -75,20 +74,3 @@ class PostgresChildClaims:
             connection.execute(
                 "DELETE FROM registry_child_claims WHERE registration_id = %s", (registration_id,)
             )
-
-
-class InMemoryChildClaims:
-    """The same rules in memory, for tests of orchestration and of the identity rules."""
-
-    def __init__(self) -> None:
-        self.holders: dict[str, UUID] = {}
-        self._lock = threading.Lock()
-
-    def claim(self, child_code: str, registration_id: UUID) -> UUID:
-        with self._lock:
-            return self.holders.setdefault(child_code, registration_id)
-
-    def release(self, registration_id: UUID) -> None:
-        with self._lock:
-            for code in [c for c, holder in self.holders.items() if holder == registration_id]:
-                del self.holders[code]

@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 from temporalio.api.common.v1 import Payload
 
-from activities.claims import InMemoryChildClaims
 from activities.documents import (
     MAX_BYTES,
     SHARPNESS_HARD,
@@ -145,8 +144,8 @@ def test_two_registrations_for_one_child_at_once_cannot_both_pass(adapters: Adap
     assert sorted(f for f in failures if f) == ["REGISTRATION_IN_PROGRESS"] * 7
 
 
-def test_a_released_claim_lets_the_next_registration_pass() -> None:
-    claims = InMemoryChildClaims()
+def test_a_released_claim_lets_the_next_registration_pass(adapters: Adapters) -> None:
+    claims = adapters.claims
     first, second = uuid4(), uuid4()
 
     claims.claim(builders.CHILD, first)
