@@ -22,6 +22,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import re
 import signal
 import socket
 import threading
@@ -160,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.UNAUTHORIZED,
                 HTTPStatus.FORBIDDEN,
             ):
-                log.warning("codec.refused", path=self._path(), status=int(refusal.status))
+                log.warning("codec.refused", path=self._logged_path(), status=int(refusal.status))
             return
         except (
             Exception
@@ -168,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(
                 HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error", "text/plain; charset=utf-8"
             )
-            log.error("codec.failed", path=self._path(), error=type(error).__name__)
+            log.error("codec.failed", path=self._logged_path(), error=type(error).__name__)
             return
         body = json_format.MessageToJson(answer, indent=None).encode()
         self._answer(HTTPStatus.OK, body, "application/json")
@@ -219,7 +220,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def _path(self) -> str:
-        return self.path.split("?", 1)[0].rstrip("/")
+        # No path at all when http.server could not parse the request line.
+        return str(getattr(self, "path", "")).split("?", 1)[0].rstrip("/")
+
+    def _logged_path(self) -> str:
+        """The path for a log line: the protocol's own paths as they are, any other as "other"
+        (a caller may put anything in a path)."""
+        path = self._path()
+        return path if _PROTOCOL_PATH.fullmatch(path) else "other"
 
     def _operation(self) -> str:
         operation = self._path().rsplit("/", 1)[-1]
@@ -300,6 +308,10 @@ class _Handler(BaseHTTPRequestHandler):
         extra: dict[str, str] | None = None,
     ) -> None:
         self.send_response(status)
+        if status >= HTTPStatus.BAD_REQUEST:
+            # A refused request's body may be unread: never parse it as the next request (whose
+            # "bad request line" would then be logged); the caller opens a new connection.
+            self.send_header("Connection", "close")
         origin = self.headers.get("Origin")
         if origin and origin.rstrip("/") in self.server.ui_origins:
             self.send_header("Access-Control-Allow-Origin", origin)
@@ -323,11 +335,22 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server_version  # no Python version for callers
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("codec.request", method=self.command, path=self._path(), status=str(code))
+        log.debug(
+            "codec.request",
+            method=getattr(self, "command", None),
+            path=self._logged_path(),
+            status=str(code),
+        )
 
     def log_message(self, format: str, *args: Any) -> None:
-        # http.server's own errors (a bad request line): the path, never a body.
-        log.info("codec.http", message=format % args)
+        # http.server's own errors ("code %d, message %s"): the status only. The message quotes
+        # the bad request line, and that may be anything a caller sent, a payload included.
+        status = args[0] if args and isinstance(args[0], int) else "-"
+        log.info("codec.http_error", status=str(status))
+
+
+_PROTOCOL_PATH = re.compile(r"(/[A-Za-z0-9._-]{1,255})?/(encode|decode)")
+"""POST /encode, /decode and the CLI's /{namespace}/encode, /{namespace}/decode."""
 
 
 def _host_name(host_header: str) -> str:

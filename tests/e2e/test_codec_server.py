@@ -13,37 +13,29 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from structlog.testing import capture_logs
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.notification_journal import EventStoreNotificationJournal
-from activities.notifications.wiring import build_notifications
 from domain.contract import RegistrationStatus
+from tests.e2e.stack import BIN, address
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.codec_server import CodecServer, start_codec_server
-from workers.settings import Settings, SmtpSettings, load_settings
-from workers.smtp_sink import SmtpSink, start_sink
-from workers.temporal_client import AesGcmCodec, data_converter
-from workers.worker import Adapters, build_activities
-from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE, ChildAccountRegistration
+from workers.temporal_client import AesGcmCodec
+from workers.worker import Adapters
+from workflows.registration import WORKFLOW_TYPE
 
-BIN = Path(sys.executable).parent
-LINK_SECRET = "bGluay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc="
 OTHER_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="  # 32 bytes, base64
 CHILD_NAME = "Nguyễn Minh Khôi"
 WITHIN = 30.0
@@ -51,65 +43,6 @@ ENCRYPTED = "binary/encrypted"
 
 
 # -- the stack: dev server, worker, codec server ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(TEST_KEY),
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
-
-
-def address(env: WorkflowEnvironment) -> str:
-    return str(env.client.service_client.config.target_host)
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SmtpSink]:
-    with start_sink(tmp_path / "mail") as running:
-        yield running
-
-
-@pytest.fixture
-def settings(data_dir: Path, database_url: str, dev_server: WorkflowEnvironment) -> Settings:
-    return load_settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        cipher_key=TEST_KEY,
-        link_secret=LINK_SECRET,
-        temporal_address=address(dev_server),
-        smtp=SmtpSettings(host=None),
-    )
-
-
-@pytest.fixture
-async def worker(
-    dev_server: WorkflowEnvironment, adapters: Adapters, settings: Settings, sink: SmtpSink
-) -> AsyncIterator[str]:
-    """The production worker's workflow and activities, on a task queue of the test's own."""
-    notifications = build_notifications(
-        settings,
-        LINK_SECRET,
-        EventStoreNotificationJournal(adapters.service),
-        embedded_smtp_port=sink.port,
-    )
-    adapters.documents = type(adapters.documents)(settings.data_dir / "documents", TEST_KEY)
-    activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
-    task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with Worker(
-            dev_server.client,
-            task_queue=task_queue,
-            workflows=[ChildAccountRegistration],
-            activities=activities,
-            activity_executor=executor,
-            graceful_shutdown_timeout=timedelta(seconds=5),
-        ):
-            yield task_queue
 
 
 @dataclass
@@ -482,6 +415,38 @@ def test_requests_outside_the_protocol_are_refused(server: CodecServer) -> None:
     assert call(server, "POST", "/decode", as_json(), host="localhost").status == 200
     rebound = call(server, "POST", "/decode", as_json(), {"Host": "evil.example:8081"})
     assert rebound.status == 403  # a page of another site, its name rebound to 127.0.0.1
+
+
+def raw_exchange(server: CodecServer, request: bytes) -> bytes:
+    """Send bytes as they are and read until the server closes the connection."""
+    connect_to, port = server.server_address[:2]
+    with socket.create_connection((str(connect_to), int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_refused_body_is_never_read_as_a_request_nor_logged(server: CodecServer) -> None:
+    body = json.dumps({"payloads": [{"data": CHILD_NAME}]}, ensure_ascii=False).encode()
+    refused = (
+        b"POST /decode HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    garbage = CHILD_NAME.encode() + b" 0031 HTTP/1.1\r\n\r\n"
+
+    with capture_logs() as logged:
+        first = raw_exchange(server, refused)  # the server closes: the body is no next request
+        second = raw_exchange(server, garbage)
+
+    assert first.startswith(b"HTTP/1.0 415") or first.startswith(b"HTTP/1.1 415")
+    assert first.count(b"HTTP/1.") == 1
+    assert b"Connection: close" in first
+    assert b" 400 " in second.split(b"\r\n", 1)[0]
+    assert {"event": "codec.http_error", "status": "400", "log_level": "info"} in logged
+    assert CHILD_NAME not in repr(logged)
+    assert "0031" not in repr(logged)
 
 
 def test_the_web_ui_gets_its_cors_answers(server: CodecServer) -> None:

@@ -9,93 +9,23 @@ import email
 import json
 import os
 import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.notification_journal import EventStoreNotificationJournal
-from activities.notifications.wiring import build_notifications
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
+from tests.e2e.stack import BIN, address
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
-from workers.settings import Settings, SmtpSettings, load_settings
-from workers.smtp_sink import SmtpSink, start_sink
-from workers.temporal_client import data_converter
-from workers.worker import Adapters, build_activities
-from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE, ChildAccountRegistration
-
-BIN = Path(sys.executable).parent
-LINK_SECRET = "bGluay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc="
-
-
-@pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(TEST_KEY),
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
-
-
-def address(env: WorkflowEnvironment) -> str:
-    return str(env.client.service_client.config.target_host)
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SmtpSink]:
-    with start_sink(tmp_path / "mail") as running:
-        yield running
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, dev_server: WorkflowEnvironment) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        cipher_key=TEST_KEY,
-        link_secret=LINK_SECRET,
-        temporal_address=address(dev_server),
-        smtp=SmtpSettings(host=None),
-    )
-
-
-@pytest.fixture
-async def worker(
-    dev_server: WorkflowEnvironment, adapters: Adapters, settings: Settings, sink: SmtpSink
-) -> AsyncIterator[str]:
-    """The production worker's activities on the real task queue name (one worker per test)."""
-    notifications = build_notifications(
-        settings,
-        LINK_SECRET,
-        EventStoreNotificationJournal(adapters.service),
-        embedded_smtp_port=sink.port,
-    )
-    adapters.documents = type(adapters.documents)(settings.data_dir / "documents", TEST_KEY)
-    activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
-    task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with Worker(
-            dev_server.client,
-            task_queue=task_queue,
-            workflows=[ChildAccountRegistration],
-            activities=activities,
-            activity_executor=executor,
-            graceful_shutdown_timeout=timedelta(seconds=5),
-        ):
-            yield task_queue
+from workers.settings import Settings
+from workers.smtp_sink import SmtpSink
+from workers.worker import Adapters
+from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE
 
 
 async def temporal(env: WorkflowEnvironment, *args: str) -> str:

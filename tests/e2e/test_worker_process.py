@@ -11,11 +11,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.policy import default
 from pathlib import Path
@@ -29,15 +28,13 @@ from temporalio.testing import WorkflowEnvironment
 from activities.documents import DocumentStore
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
+from tests.e2e.stack import BIN, LINK_SECRET
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
-from workers.smtp_sink import SmtpSink, start_sink
-from workers.temporal_client import data_converter
+from workers.smtp_sink import SmtpSink
 from workers.worker import Adapters
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
 
-BIN = Path(sys.executable).parent
-LINK_SECRET = "bGluay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc="
 WITHIN = 30.0
 """Seconds any one condition may take before the test gives up."""
 
@@ -49,23 +46,6 @@ MILESTONES = [
     "Approved",
     "ChildAccountActivated",
 ]
-
-
-@pytest.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(TEST_KEY),
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SmtpSink]:
-    with start_sink(tmp_path / "mail") as running:
-        yield running
 
 
 @dataclass
