@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from domain.contract import VIETNAM
 from projections.catalogue import NAMES, UnknownReadModel, digest_key
 from projections.queries import (
     GuardianChildren,
@@ -231,7 +232,8 @@ def rebuild_command(
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="minutes") if moment else "-"
+    """A moment as a reader in Vietnam reads it: local time, with its offset (JSON keeps UTC)."""
+    return moment.astimezone(VIETNAM).isoformat(timespec="minutes") if moment else "-"
 
 
 def _duration(seconds: float | None) -> str:

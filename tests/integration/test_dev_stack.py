@@ -158,6 +158,8 @@ def test_the_demo_reaches_its_four_outcomes(dev: Dev) -> None:
     assert outcomes["waiting"].state == "awaiting_review"
     assert outcomes["waiting"].waiting_for == "reviewer"
     assert "Office 48001: awaiting review" in dev.output
+    # Times read as in Vietnam: a deadline lasts to the end of its day there.
+    assert re.search(r"review deadline\s+│ \d{4}-\d\d-\d\dT00:00\+07:00", dev.output)
     assert (
         "email to an.nguyen@example.vn: Tài khoản giao dịch điện tử của con đã được kích hoạt"
         in dev.output
