@@ -2,8 +2,9 @@
 
 The account row goes into the registry's accounts table (so the child now "has an active
 account" for every later check) and the link to the guardian and the registration into
-``registry_child_accounts``, in one transaction. The account id is a uuid5 of the registration
-id: activating twice gives the same account.
+``registry_child_accounts``, in one transaction. A new account's id is a uuid5 of the
+registration id: activating twice gives the same account. A child has one account: a later
+registration (after the account was locked or closed) activates it again under its id.
 """
 
 from __future__ import annotations
@@ -57,14 +58,27 @@ class PostgresChildAccounts:
             connection.execute(SCHEMA)
 
     def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
-        account_id = account_id_for(registration_id)
+        """The child's account, active and linked to this registration's guardian.
+
+        A child has one account: when an earlier registration made it (and it was locked or
+        closed since), this one activates it again under its id and links it anew.
+        """
         with self._pool.connection() as connection, connection.transaction():
-            connection.execute(
+            row = connection.execute(
                 "INSERT INTO registry_child_accounts"
                 " (account_id, child_code, guardian_code, registration_id)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (account_id) DO NOTHING",
-                (account_id, child_code, guardian_code, registration_id),
-            )
+                " VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (child_code) DO UPDATE"
+                " SET guardian_code = EXCLUDED.guardian_code,"
+                " registration_id = EXCLUDED.registration_id,"
+                " activated_at = CASE WHEN registry_child_accounts.registration_id"
+                " = EXCLUDED.registration_id THEN registry_child_accounts.activated_at ELSE now() END"
+                " RETURNING account_id",
+                (account_id_for(registration_id), child_code, guardian_code, registration_id),
+            ).fetchone()
+            if row is None:
+                raise RuntimeError("INSERT … RETURNING gave no row")
+            account_id: UUID = row[0]
             connection.execute(
                 "INSERT INTO registry_accounts (social_insurance_code, status) VALUES (%s, 'active')"
                 " ON CONFLICT (social_insurance_code)"

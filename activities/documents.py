@@ -4,8 +4,10 @@ The bytes never travel through Temporal. An upstream (or ``childreg documents pu
 into the intake, ``<root>/intake/<sha256 hex>``, and passes the ``sha256:`` reference. The
 storage activity reads the intake by reference, checks the image (type by content, size,
 decodability, dimensions, sharpness), strips its metadata by re-encoding it, and keeps the
-result under ``<root>/registrations/<registration id>/``, encrypted with AES-GCM when a key is
-configured. The DocumentsStored event records the SHA-256 of what is kept and the checks.
+result under ``<root>/registrations/<registration id>/round-<n>/`` (0 for the submission, n for
+the n-th supplement: a later round never replaces an earlier one), encrypted with AES-GCM when a
+key is configured. Every document of a round is checked before any is kept. The DocumentsStored
+event records the SHA-256 of what is kept, its file and the checks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import io
 import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ from temporalio import activity
 
 from activities.messages import DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from domain.contract import document_name
 from domain.service import RegistrationService
 
 log = structlog.get_logger(__name__)
@@ -213,10 +217,18 @@ class DocumentStore:
             )
         return data
 
-    def keep(self, registration_id: UUID, name: str, data: bytes, extension: str) -> Path:
-        """Keep a checked document under its registration, encrypted when a key is configured."""
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def keep(
+        self, registration_id: UUID, name: str, data: bytes, extension: str, round: int = 0
+    ) -> Path:
+        """Keep a checked document under its registration and round (a supplement never replaces
+        what an earlier round kept), encrypted when a key is configured."""
         suffix = ".aes" if self._key else ""
-        path = self._root / "registrations" / str(registration_id) / f"{name}.{extension}{suffix}"
+        folder = self._root / "registrations" / str(registration_id) / f"round-{round}"
+        path = folder / f"{document_name(name)}.{extension}{suffix}"
         _write_atomically(path, self._seal(data, f"{registration_id}/{name}".encode()))
         return path
 
@@ -243,14 +255,19 @@ class DocumentStore:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file of its own (mode 0600) and move it into place; no partial file
+    is ever seen, two writers never share a temporary file, and a failed write leaves none."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 class DocumentActivities:
@@ -266,17 +283,11 @@ class DocumentActivities:
         with domain_errors_not_retried():
             kept: dict[str, dict[str, Any]] = {}
             found: list[str] = []
+            inspected: list[tuple[str, str, Inspection]] = []
             try:
+                # Every document is checked before any is kept: a refusal keeps nothing.
                 for name, reference in sorted(data.documents.items()):
-                    original = self._store.read_intake(reference)
-                    inspection = inspect(original)
-                    path = self._store.keep(
-                        registration_id, name, inspection.kept, FORMATS[inspection.format]
-                    )
-                    kept[name] = inspection.summary(
-                        parse_reference(reference), hashlib.sha256(inspection.kept).hexdigest()
-                    ) | {"encrypted": self._store.encrypted, "file": path.name}
-                    found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
+                    inspected.append((name, reference, inspect(self._store.read_intake(reference))))
             except DocumentRefused as refused:
                 where = f"documents.{name}"
                 try:
@@ -296,6 +307,21 @@ class DocumentActivities:
                     field=where,
                 )
                 return outcome(view, refused.reason_code, where)
+            for name, reference, inspection in inspected:
+                path = self._store.keep(
+                    registration_id,
+                    name,
+                    inspection.kept,
+                    FORMATS[inspection.format],
+                    data.round,
+                )
+                kept[name] = inspection.summary(
+                    parse_reference(reference), hashlib.sha256(inspection.kept).hexdigest()
+                ) | {
+                    "encrypted": self._store.encrypted,
+                    "file": str(path.relative_to(path.parent.parent)),
+                }
+                found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
             try:
                 view = self._service.store_documents(
                     registration_id, kept, found, cause(step, f"documents:{data.round}")

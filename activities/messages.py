@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.contract import DecideUpdate, RegistrationStatus
+from domain.contract import DecideUpdate, DocumentName, RegistrationStatus
 
 
 class _Message(BaseModel):
@@ -30,8 +30,9 @@ class Step(_Message):
 
 class SubmissionInput(_Message):
     workflow_id: str
-    raw_request: dict[str, Any]
-    """The request exactly as the upstream sent it: validated by the activity, not the workflow."""
+    raw_request: Any
+    """The request exactly as the upstream sent it (any JSON value): validated by the activity,
+    not the workflow."""
     at: datetime
 
 
@@ -50,7 +51,7 @@ class StepOutcome(_Message):
 
 class DocumentsInput(_Message):
     step: Step
-    documents: dict[str, str]
+    documents: dict[DocumentName, str]
     """Document name → ``sha256:`` reference in the intake."""
     round: int = 0
     """0 for the documents of the submission, n for the n-th supplement."""

@@ -152,11 +152,12 @@ class RecordingActivities:
         self,
         step: Step,
         request_id: str,
-        raw: dict[str, Any],
+        raw: Any,
         invalid: InvalidRequest,
         submitted: Cause,
     ) -> StepOutcome:
         registration_id = registration_uuid(step)
+        as_sent = raw if isinstance(raw, dict) else {"as_sent": raw}  # kept whatever it is
         for _ in range(3):
             try:
                 return outcome(
@@ -164,10 +165,10 @@ class RecordingActivities:
                 )
             except RegistrationNotFound:
                 pass
-            office = raw.get("office_code")
+            office = as_sent.get("office_code")
             registration = Registration.submit(
                 request_id,
-                raw,
+                as_sent,
                 office if isinstance(office, str) and len(office) <= 8 else "",
                 submitted,
             )
@@ -286,10 +287,11 @@ class RecordingActivities:
             return outcome(self._service.get(registration_uuid(step)), str(refused))
 
 
-def _request_id(raw: dict[str, Any], workflow_id: str) -> str:
+def _request_id(raw: Any, workflow_id: str) -> str:
     """The request id the registration is kept under; the workflow id when the sent one is invalid."""
+    sent = raw.get("request_id") if isinstance(raw, dict) else None
     try:
-        request_id: str = parse(RequestId, raw.get("request_id"), "request_id")
+        request_id: str = parse(RequestId, sent, "request_id")
     except ValueError:
         return workflow_id
     return request_id

@@ -48,13 +48,13 @@ Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH)]
 _DOCUMENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}", re.ASCII)
 
 
-def _document_name(value: str) -> str:
+def document_name(value: str) -> str:
     if not _DOCUMENT_NAME.fullmatch(value):
         raise ValueError("a document name must be 1 to 40 of a-z 0-9 _, starting with a letter")
     return value
 
 
-DocumentName = Annotated[str, AfterValidator(_document_name)]
+DocumentName = Annotated[str, AfterValidator(document_name)]
 
 REQUIRED_DOCUMENTS = ("portrait", "birth_certificate")
 
@@ -120,6 +120,11 @@ def parse_request(data: Any) -> RegistrationRequest:
     Raises :class:`InvalidRequest` with the catalogue's reason code and every problem as
     ``field: rule``. Problems never quote the values sent (they may be a child's personal data).
     """
+    if not isinstance(data, dict):
+        raise InvalidRequest(
+            "INVALID_REQUEST",
+            [InvalidValue("request", "must be a JSON object with the fields of the contract")],
+        )
     try:
         request = RegistrationRequest.model_validate(data)
     except ValidationError as error:

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from domain.contract import (
+        REQUIRED_DOCUMENTS,
         ApproveSignal,
         DecideUpdate,
         FinalOutcome,
@@ -87,14 +88,14 @@ def workflow_id_for(request_id: str) -> str:
 class ChildAccountRegistration:
     """One guardian's registration of an account for one child.
 
-    The input is the contract's ``RegistrationRequest`` as JSON. It is taken as a plain mapping
-    and validated by the first activity: a request that breaks the contract must end the
-    workflow auto-rejected with the field named, and a strictly typed input would instead fail
-    the workflow task and be retried forever.
+    The input is the contract's ``RegistrationRequest`` as JSON. It is taken as any JSON value
+    (even one that is not an object) and validated by the first activity: a request that breaks
+    the contract must end the workflow auto-rejected with the field named, and a strictly typed
+    input would instead fail the workflow task and be retried forever.
     """
 
     @workflow.init
-    def __init__(self, request: dict[str, Any]) -> None:
+    def __init__(self, request: Any) -> None:
         self._workflow_id = workflow.info().workflow_id
         self._registration_id = ""
         self._status = RegistrationStatus(
@@ -113,7 +114,7 @@ class ChildAccountRegistration:
     # --- the lifecycle ------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> RegistrationResult:
+    async def run(self, request: Any) -> RegistrationResult:
         submitted = await self._activity(
             "record_submission",
             SubmissionInput(workflow_id=self._workflow_id, raw_request=request, at=workflow.now()),
@@ -128,7 +129,7 @@ class ChildAccountRegistration:
                     self._apply(await self._activity("verify_identity", self._step()))
             async with self._lock:
                 if not self._final:
-                    documents = request.get("documents") or {}
+                    documents = _submitted_documents(request)
                     self._apply(
                         await self._activity(
                             "store_documents",
@@ -420,3 +421,12 @@ class ChildAccountRegistration:
             start_to_close_timeout=NOTIFY_TIMEOUT,
             retry_policy=RETRY,
         )
+
+
+def _submitted_documents(request: Any) -> dict[str, str]:
+    """The contract's documents of a request the first activity accepted; keys the contract
+    ignores never reach the storage (they could name any file)."""
+    sent = request.get("documents") if isinstance(request, dict) else None
+    if not isinstance(sent, dict):
+        return {}
+    return {name: sent[name] for name in REQUIRED_DOCUMENTS if isinstance(sent.get(name), str)}

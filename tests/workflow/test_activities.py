@@ -8,10 +8,12 @@ import threading
 from pathlib import Path
 from uuid import uuid4
 
+import psycopg
 import pytest
 from PIL import Image
 from temporalio.api.common.v1 import Payload
 
+from activities.accounts import account_id_for
 from activities.documents import (
     MAX_BYTES,
     SHARPNESS_HARD,
@@ -22,6 +24,7 @@ from activities.documents import (
 )
 from activities.identity import IdentityCheck
 from domain.contract import RegistrationRequest
+from domain.registry import AccountStatus
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.temporal_client import AesGcmCodec
@@ -168,3 +171,41 @@ def test_the_payload_codec_encrypts_and_decodes() -> None:
     assert "Nguyễn".encode() not in encoded[0].data
     assert decoded == [payload]
     assert asyncio.run(codec.decode([payload])) == [payload]  # plain JSON from a CLI passes
+
+
+def test_activating_twice_gives_the_same_account(adapters: Adapters) -> None:
+    registration = uuid4()
+
+    first = adapters.accounts.activate(builders.CHILD, builders.GUARDIAN, registration)
+    again = adapters.accounts.activate(builders.CHILD, builders.GUARDIAN, registration)  # a retry
+
+    assert first == again == account_id_for(registration)
+    account = adapters.registry.account(builders.CHILD)
+    assert account is not None
+    assert account.status is AccountStatus.ACTIVE
+
+
+def test_a_later_registration_activates_the_childs_locked_account_again(
+    adapters: Adapters, database_url: str
+) -> None:
+    earlier, later = uuid4(), uuid4()
+    account = adapters.accounts.activate(builders.CHILD, builders.GUARDIAN, earlier)
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE registry_accounts SET status = 'locked' WHERE social_insurance_code = %s",
+            (builders.CHILD,),
+        )
+
+    again = adapters.accounts.activate(builders.CHILD, builders.SIBLING, later)
+
+    assert again == account  # one account per child, under its first id
+    found = adapters.registry.account(builders.CHILD)
+    assert found is not None
+    assert found.status is AccountStatus.ACTIVE
+    with psycopg.connect(database_url) as connection:
+        link = connection.execute(
+            "SELECT guardian_code, registration_id FROM registry_child_accounts"
+            " WHERE child_code = %s",
+            (builders.CHILD,),
+        ).fetchall()
+    assert link == [(builders.SIBLING, later)]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +20,10 @@ from domain.contract import (
     RequestSupplementSignal,
     WithdrawSignal,
 )
+from domain.registration import registration_id_for
 from tests.workflow import builders
 from tests.workflow.conftest import Stack, reach, status_of
+from workflows.registration import workflow_id_for
 
 
 @pytest.mark.parametrize(
@@ -127,17 +131,24 @@ async def test_the_child_may_be_identified_by_personal_id_number(stack: Stack) -
         pytest.param(builders.tiny_png(), "DOCUMENT_UNREADABLE", id="tiny"),
     ],
 )
+@pytest.mark.parametrize("name", ["birth_certificate", "portrait"])
 async def test_an_unusable_document_auto_rejects(
-    stack: Stack, document: bytes, reason_code: str
+    stack: Stack, document: bytes, reason_code: str, name: str
 ) -> None:
     request = stack.request()
-    request["documents"]["birth_certificate"] = stack.put(document)
+    request["documents"][name] = stack.put(document)
 
     result = await stack.run(request)
 
     assert (result.outcome, result.reason_code) == (FinalOutcome.AUTO_REJECTED, reason_code)
     rejected = stack.history(request["request_id"])[-1]
-    assert rejected.field == "documents.birth_certificate"  # type: ignore[attr-defined]
+    assert rejected.field == f"documents.{name}"  # type: ignore[attr-defined]
+    kept = (
+        stack.adapters.documents.root
+        / "registrations"
+        / str(registration_id_for(request["request_id"]))
+    )
+    assert not kept.exists()  # nothing of the refused round is kept, whichever document failed
 
 
 async def test_a_reference_missing_from_the_intake_auto_rejects(stack: Stack) -> None:
@@ -178,6 +189,45 @@ async def test_bad_input_ends_at_once_auto_rejected_naming_the_field(
     # A malformed request has no contact to trust; a well-formed one is told why it was refused.
     well_formed = reason_code == "COMMITMENT_NOT_ACCEPTED"
     assert stack.kinds_sent() == (["auto_rejected"] if well_formed else [])
+
+
+@pytest.mark.parametrize(
+    "sent", [[1, 2], "a text", None, 5], ids=["array", "string", "null", "number"]
+)
+async def test_input_that_is_no_json_object_ends_auto_rejected(stack: Stack, sent: Any) -> None:
+    request_id = f"not-an-object-{uuid.uuid4().hex[:8]}"
+
+    result = await (await stack.start(sent, request_id=request_id)).result()
+
+    assert (result.outcome, result.reason_code) == (FinalOutcome.AUTO_REJECTED, "INVALID_REQUEST")
+    assert result.reason_field == "request"
+    assert result.reason_detail == "request: must be a JSON object with the fields of the contract"
+    history = stack.history(workflow_id_for(request_id))
+    assert [type(e).__name__ for e in history] == ["Submitted", "AutoRejected"]
+    assert history[0].request == {"as_sent": sent}  # type: ignore[attr-defined]
+
+
+async def test_document_keys_outside_the_contract_never_reach_the_storage(stack: Stack) -> None:
+    request = stack.request()
+    other = stack.put(builders.sharp_jpeg(3))
+    request["documents"] |= {"../escape/portrait": other, "extra_scan": other, "count": 5}
+
+    handle = await stack.start(request)
+    await reach(handle, "awaiting_review")
+
+    stored = next(
+        e for e in stack.history(request["request_id"]) if type(e).__name__ == "DocumentsStored"
+    )
+    assert sorted(stored.documents) == ["birth_certificate", "portrait"]  # type: ignore[attr-defined]
+    kept = stack.adapters.documents.root / "registrations"
+    assert sorted(p.name.split(".")[0] for p in kept.rglob("*") if p.is_file()) == [
+        "birth_certificate",
+        "portrait",
+    ]
+    assert not (kept / "escape").exists()
+    assert not (stack.adapters.documents.root / "escape").exists()
+    await handle.signal("approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.REVIEWER))
+    assert (await handle.result()).outcome is FinalOutcome.APPROVED  # nothing left running
 
 
 async def test_an_invalid_request_id_is_kept_under_the_workflow_id(stack: Stack) -> None:
@@ -257,6 +307,45 @@ async def test_the_supplement_loop_goes_back_to_review_with_a_fresh_deadline(sta
     assert result.outcome is FinalOutcome.APPROVED
     assert stack.events(request["request_id"]).count("DocumentsStored") == 2
     assert stack.kinds_sent() == ["received", "supplement_requested", "approved"]
+
+
+async def test_a_supplement_of_the_same_document_keeps_both_rounds(stack: Stack) -> None:
+    request = stack.request()
+    handle = await stack.start(request)
+    await reach(handle, "awaiting_review")
+    await handle.signal(
+        "request_supplement",
+        RequestSupplementSignal(
+            decision_id="d-1",
+            reviewer_id=builders.REVIEWER,
+            documents=["portrait"],
+            note="Ảnh chân dung bị lóa.",
+        ),
+    )
+    await reach(handle, "supplement_requested")
+    await handle.signal(
+        "provide_supplement",
+        ProvideSupplementSignal(documents={"portrait": stack.put(builders.sharp_jpeg(8))}),
+    )
+    await reach(handle, "awaiting_review")
+
+    stored = [
+        e for e in stack.history(request["request_id"]) if type(e).__name__ == "DocumentsStored"
+    ]
+    files = [e.documents["portrait"]["file"] for e in stored]  # type: ignore[attr-defined]
+    assert files == ["round-0/portrait.jpg.aes", "round-1/portrait.jpg.aes"]
+    folder = (
+        stack.adapters.documents.root
+        / "registrations"
+        / str(registration_id_for(request["request_id"]))
+    )
+    for event, file in zip(stored, files, strict=True):
+        kept = stack.adapters.documents.read_kept(
+            folder / file, registration_id_for(request["request_id"]), "portrait"
+        )
+        assert hashlib.sha256(kept).hexdigest() == event.documents["portrait"]["sha256"]  # type: ignore[attr-defined]
+    await handle.signal("approve", ApproveSignal(decision_id="d-2", reviewer_id=builders.REVIEWER))
+    assert (await handle.result()).outcome is FinalOutcome.APPROVED  # nothing left running
 
 
 async def test_a_fourth_supplement_request_is_refused(stack: Stack) -> None:
