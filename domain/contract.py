@@ -202,7 +202,7 @@ class DecideUpdate(_Contract):
     reviewer_id: Identifier
     outcome: Outcome
     reason_code: str | None = None
-    documents: list[DocumentName] | None = None
+    documents: Annotated[list[DocumentName], Field(min_length=1, max_length=10)] | None = None
     note: Note | None = None
 
 

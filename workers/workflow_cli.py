@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -21,7 +22,9 @@ from temporalio.service import RPCError
 
 from activities.documents import DocumentRefused, DocumentStore
 from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawSignal
+from domain.errors import InvalidValue
 from domain.registration import registration_id_for
+from domain.values import RequestId, describe_validation_error, parse
 from workers.embedded import generated_key
 from workers.settings import Settings, load_settings
 from workers.stack import temporal_address
@@ -29,6 +32,7 @@ from workers.temporal_client import connect
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 documents_app = typer.Typer(help="The document intake.", no_args_is_help=True)
 review_app = typer.Typer(
@@ -138,17 +142,22 @@ def submit(
 ) -> None:
     """Start a registration (the same as an upstream service does through Temporal)."""
     settings = load_settings()
-    body: dict[str, Any] = json.loads(request.read_text(encoding="utf-8"))
+    body = _request_body(request)
+    try:
+        # The workflow id is made of it: checked here, before any document goes into the intake.
+        request_id: str = parse(RequestId, body.get("request_id"), "request_id")
+    except InvalidValue as invalid:
+        raise _fail(f"{request.name}: {invalid}") from None
     store = DocumentStore(settings.data_dir / "documents")
     try:
         for name, path in (("portrait", portrait), ("birth_certificate", birth_certificate)):
             if path is not None:
-                body.setdefault("documents", {})[name] = store.put(path.read_bytes())
+                documents = body.setdefault("documents", {})
+                if not isinstance(documents, dict):
+                    raise _fail(f"{request.name}: documents: must be a JSON object")
+                documents[name] = store.put(path.read_bytes())
     except DocumentRefused as refused:
         raise _fail(f"documents: {refused.rule} ({refused.reason_code})") from None
-    request_id = str(body.get("request_id", ""))
-    if not request_id:
-        raise _fail("request_id: required")
 
     async def start() -> None:
         client = await _client(settings)
@@ -174,6 +183,29 @@ def submit(
 
     _run(start())
     _done()
+
+
+def _request_body(request: Path) -> dict[str, Any]:
+    """The request file as a JSON object; an error names the file and the rule, never the content."""
+    try:
+        body = json.loads(request.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _fail(f"{request.name}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise _fail(f"{request.name}: not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(body, dict):
+        raise _fail(f"{request.name}: must be a JSON object (a RegistrationRequest)")
+    return body
+
+
+def _message(model: type[M], **fields: Any) -> M:
+    """A decision or signal as the contract has it; a bad option names the field and the rule
+    (never the value: a note may name the child)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(str(problem) for problem in describe_validation_error(error))
+        raise _fail(f"error: {problems}") from None
 
 
 def _decide(request_id: str, decision: DecideUpdate) -> None:
@@ -208,7 +240,8 @@ def review_approve(
     """Approve a registration awaiting review."""
     _decide(
         request_id,
-        DecideUpdate(
+        _message(
+            DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
             reviewer_id=reviewer,
             outcome=Outcome.APPROVE,
@@ -230,7 +263,8 @@ def review_reject(
     """Reject a registration with a reason code (OTHER needs a note)."""
     _decide(
         request_id,
-        DecideUpdate(
+        _message(
+            DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
             reviewer_id=reviewer,
             outcome=Outcome.REJECT,
@@ -253,7 +287,8 @@ def review_request_supplement(
     """Ask the guardian for supplementary documents."""
     _decide(
         request_id,
-        DecideUpdate(
+        _message(
+            DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
             reviewer_id=reviewer,
             outcome=Outcome.REQUEST_SUPPLEMENT,
@@ -269,12 +304,11 @@ def withdraw(
 ) -> None:
     """Withdraw a registration before a decision (for the guardian, through the upstream)."""
     settings = load_settings()
+    signal = _message(WithdrawSignal, reason=reason)
 
     async def send() -> None:
         client = await _client(settings)
-        await client.get_workflow_handle(workflow_id_for(request_id)).signal(
-            "withdraw", WithdrawSignal(reason=reason)
-        )
+        await client.get_workflow_handle(workflow_id_for(request_id)).signal("withdraw", signal)
 
     _run(send())
     typer.echo(json.dumps({"workflow_id": workflow_id_for(request_id), "signal": "withdraw"}))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.workflow import builders
 from workers.cli import app
 from workers.settings import LogFormat, load_settings
 
@@ -37,3 +39,70 @@ def test_the_log_format_switch_reaches_every_commands_settings(
     CliRunner().invoke(app, ["--log-format", "json", "schema", "ApproveSignal"])
 
     assert load_settings().log_format is LogFormat.JSON
+
+
+# -- bad input to the workflow's commands: refused before anything is sent or stored ----------
+
+NAME = "Nguyễn Minh Khôi"
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory of its own and a Temporal address nobody answers at."""
+    monkeypatch.setenv("CHILDREG_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CHILDREG_TEMPORAL_ADDRESS", "127.0.0.1:1")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "request.json: not JSON (Expecting property name enclosed in double quotes at line 1)"),
+        (b"\xff\xfe", "request.json: not UTF-8 text"),
+        (json.dumps([NAME]).encode(), "request.json: must be a JSON object (a RegistrationRequest)"),
+        (json.dumps({"child": {"full_name": NAME}}).encode(), "request.json: request_id: "),
+        (json.dumps({"request_id": "has spaces " + NAME}).encode(), "request.json: request_id: "),
+    ],
+)  # fmt: skip
+def test_submit_refuses_a_bad_request_file_naming_the_rule(
+    isolated: Path, content: bytes, message: str
+) -> None:
+    request = isolated / "request.json"
+    request.write_bytes(content)
+    portrait = isolated / "portrait.png"
+    portrait.write_bytes(builders.encoded(builders.scan(), "PNG"))
+
+    done = CliRunner().invoke(
+        app, ["submit", "--request", str(request), "--portrait", str(portrait)]
+    )
+
+    assert done.exit_code == 1
+    assert message in done.output
+    assert NAME not in done.output
+    assert not (isolated / "var" / "documents").exists()  # no document went into the intake
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["review", "approve", "r-1", "--reviewer", "x" * 300], "error: reviewer_id: "),
+        (["review", "reject", "r-1", "--reviewer", "rv-1", "--note", NAME * 100], "error: note: "),
+        (
+            ["review", "request-supplement", "r-1", "--reviewer", "rv-1", "--note", "n",
+             *[arg for n in range(11) for arg in ("--document", f"scan_{n}")]],
+            "error: documents: ",
+        ),
+        (["review", "request-supplement", "r-1", "--reviewer", "rv-1", "--note", "n", "--document", "../" + NAME],
+         "error: documents.0: "),
+        (["withdraw", "r-1", "--reason", NAME * 100], "error: reason: "),
+    ],
+)  # fmt: skip
+def test_a_bad_decision_or_withdrawal_names_the_field_and_quotes_nothing(
+    isolated: Path, arguments: list[str], message: str
+) -> None:
+    done = CliRunner().invoke(app, arguments)
+
+    assert done.exit_code == 1
+    assert message in done.output
+    assert NAME not in done.output
+    assert "Traceback" not in done.output

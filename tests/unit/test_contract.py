@@ -6,8 +6,14 @@ import copy
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from domain.contract import CONTRACT_MODELS, parse_request
+from domain.contract import (
+    CONTRACT_MODELS,
+    DecideUpdate,
+    RequestSupplementSignal,
+    parse_request,
+)
 from domain.errors import InvalidRequest
 
 
@@ -138,3 +144,21 @@ def test_every_contract_model_has_a_json_schema() -> None:
 
         assert schema["title"] == name
         assert schema["properties"]
+
+
+@pytest.mark.parametrize("count", [0, 11])
+def test_a_supplement_asks_for_one_to_ten_documents_in_the_update_as_in_the_signal(
+    count: int,
+) -> None:
+    documents = [f"scan_{n}" for n in range(count)]
+    decision = {"decision_id": "d-1", "reviewer_id": "rv-1", "note": "Bổ sung giấy tờ."}
+
+    with pytest.raises(ValidationError) as update:
+        DecideUpdate.model_validate(
+            decision | {"outcome": "request_supplement", "documents": documents}
+        )
+    with pytest.raises(ValidationError) as signal:
+        RequestSupplementSignal.model_validate(decision | {"documents": documents})
+
+    for refused in (update.value, signal.value):
+        assert [error["loc"] for error in refused.errors()] == [("documents",)]
