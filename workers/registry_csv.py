@@ -139,7 +139,11 @@ def _header_problems(
             problems.append(f"{name}:{line}: column {position}: the header cell is empty")
         elif column not in columns:
             expected = ", ".join(columns)
-            problems.append(f"{name}:{line}: {column}: unknown column; the columns are {expected}")
+            # By position: a file without its header row has a person's data in line 1, and a
+            # problem never quotes a value.
+            problems.append(
+                f"{name}:{line}: column {position}: unknown column; the columns are {expected}"
+            )
         elif column in seen:
             problems.append(f"{name}:{line}: {column}: the column appears twice")
         seen.add(column)

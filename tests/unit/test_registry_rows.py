@@ -357,10 +357,28 @@ def test_a_header_with_missing_unknown_and_repeated_columns_is_refused(tmp_path:
     problems = problems_of(tmp_path)
 
     assert problems == [
-        "accounts.csv:1: mobile: unknown column; the columns are social_insurance_code, status, phone, email",
+        "accounts.csv:1: column 4: unknown column; the columns are social_insurance_code, status, phone, email",
         "accounts.csv:1: phone: the column appears twice",
         "accounts.csv:1: email: missing column",
     ]
+
+
+def test_a_file_without_its_header_row_is_refused_without_quoting_the_first_person(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        "persons",
+        "7900000012,079326000012,Nguyễn Ngọc Hân,2026-05-10,female,HGD790001,",
+        header="7900000011,079220000011,Nguyễn Minh Khôi,2020-03-14,male,HGD790001,",
+    )
+
+    problems = problems_of(tmp_path)
+
+    assert problems[0].startswith("persons.csv:1: column 1: unknown column; the columns are ")
+    assert "persons.csv:1: column 3: unknown column" in problems[2]
+    for value in ("7900000011", "079220000011", "Khôi", "2020-03-14", "HGD790001", "male"):
+        assert not any(value in problem for problem in problems)
 
 
 def test_a_file_with_no_header_is_refused(tmp_path: Path) -> None:
