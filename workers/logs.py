@@ -7,9 +7,11 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
+from dataclasses import asdict, is_dataclass
 from typing import Any, TextIO
 
 import structlog
+from pydantic import BaseModel
 
 from workers.settings import LogFormat
 
@@ -41,9 +43,14 @@ PERSONAL_KEYS = frozenset(
 """Keys whose values are personal data whatever they hold."""
 
 _PATTERNS = [
+    # What a validation or database error quotes of the value it refused: pydantic's
+    # input_value=…, psycopg's DETAIL: Key (…)=(…).
+    re.compile(r"(?<=input_value=)(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^,\]\s]+)"),
+    re.compile(r"(?<=\)=)\((?:[^()]|\([^()]*\))*\)"),
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # email addresses
     re.compile(r"(?<![\w-])\+?84\d{9}(?!\d)"),  # phones in E.164 or 84…
     re.compile(r"(?<![\w-])0\d{9}(?!\d)"),  # national phone numbers and 10-digit codes with a 0
+    re.compile(r"(?<![\w-])(?:\+84|0)\d{2,3}[ .]\d{3}[ .]\d{3,4}(?!\d)"),  # 0912 345 678
     re.compile(r"(?<![\w-])\d{10}(?:\d{2})?(?![\w-])"),  # 10-digit codes and 12-digit id numbers
     re.compile(r"(?<![\w-])[A-Z]{2}[1-5]\d{12}(?!\d)"),  # health-insurance card numbers
     re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b"),  # dd/mm/yyyy dates (births on cards)
@@ -51,7 +58,8 @@ _PATTERNS = [
 
 
 def scrub_text(text: str) -> str:
-    """Replace anything that looks like a code, phone, email or card number."""
+    """Replace anything that looks like a code, phone, email or card number, and the values a
+    validation or database error quotes."""
     for pattern in _PATTERNS:
         text = pattern.sub(REDACTED, text)
     return text
@@ -60,13 +68,22 @@ def scrub_text(text: str) -> str:
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_text(value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        return value if len(str(abs(value))) < 9 else REDACTED  # a code sent as a number
+    if isinstance(value, BaseModel):
+        return _scrub(value.model_dump(mode="json"))
+    if is_dataclass(value) and not isinstance(value, type):
+        return _scrub(asdict(value))
     if isinstance(value, Mapping):
         return {
             key: REDACTED if key in PERSONAL_KEYS else _scrub(item) for key, item in value.items()
         }
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [_scrub(item) for item in value]
-    return value
+    # Anything else is rendered as its text (the JSON renderer would print its repr): scrubbed.
+    return scrub_text(str(value))
 
 
 def redact_personal_data(
@@ -74,6 +91,8 @@ def redact_personal_data(
 ) -> MutableMapping[str, Any]:
     """structlog processor: personal keys are redacted; other values are scanned for patterns."""
     for key in list(event_dict):
+        if key.startswith("_"):
+            continue  # the formatter's own bookkeeping (_record, _from_structlog)
         if key in PERSONAL_KEYS:
             event_dict[key] = REDACTED
         else:

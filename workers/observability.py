@@ -1,12 +1,15 @@
 """What an operator sees of a running worker: log lines that say which workflow, run, activity
-and registration they belong to, and the Temporal SDK's metrics for Prometheus."""
+and registration they belong to, and the Temporal SDK's metrics for Prometheus. And what Temporal
+sees of an activity's unexpected error: its type, never its message."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import (
     ActivityInboundInterceptor,
@@ -14,9 +17,18 @@ from temporalio.worker import (
     Interceptor,
 )
 
+log = structlog.get_logger(__name__)
+
 
 class LogContextInterceptor(Interceptor):
-    """Binds the workflow id, run id and activity to every log line an activity writes."""
+    """Binds the workflow id, run id and activity to every log line an activity writes, and keeps
+    the messages of unexpected errors out of Temporal.
+
+    An activity's own refusals are ``ApplicationError``s whose messages name fields and rules.
+    Any other exception (a database error quoting a key, a validation error quoting a value)
+    may hold a child's data, and Temporal keeps failure messages in plain text: such an error is
+    logged here (through the redacting logger) and handed to Temporal as an ``ApplicationError``
+    of the same type name (retry policies match on it) whose message says only where it was."""
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _ActivityLogContext(next)
@@ -33,7 +45,18 @@ class _ActivityLogContext(ActivityInboundInterceptor):
             activity=info.activity_type,
             attempt=info.attempt,
         ):
-            return await self.next.execute_activity(input)
+            try:
+                return await self.next.execute_activity(input)
+            except (TemporalError, asyncio.CancelledError):
+                raise  # the activity's own refusals, cancellation, heartbeat timeouts
+            except Exception as error:
+                kind = type(error).__name__
+                log.warning("activity.failed", error_type=kind, exc_info=True)
+                raise ApplicationError(
+                    f"{kind} in activity {info.activity_type} (the message stays in the worker's"
+                    " log: it may hold personal data)",
+                    type=kind,
+                ) from None
 
 
 def metrics_runtime(port: int) -> Runtime | None:

@@ -73,3 +73,69 @@ def test_codes_phones_and_emails_inside_messages_are_scrubbed(json_logs: io.Stri
 )
 def test_ids_that_only_contain_digits_are_left_alone(text: str) -> None:
     assert scrub_text(text) == text
+
+
+def test_what_an_error_quotes_of_a_refused_value_is_redacted(json_logs: io.StringIO) -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class Child(BaseModel):
+        full_name: int
+
+    detail = (
+        'duplicate key value violates unique constraint "registry_child_accounts_child_code_key"'
+        "\nDETAIL:  Key (child_code)=(7912345678) already exists."
+    )
+    sent = {"full_name": "Nguyễn Minh Khôi"}  # in a variable: the traceback shows source lines
+    try:
+        Child.model_validate(sent)
+    except ValidationError:
+        structlog.get_logger("childreg").warning("activity.failed", exc_info=True)
+    try:
+        raise RuntimeError(detail)
+    except RuntimeError:
+        logging.getLogger("temporalio.activity").warning(
+            "Completing activity as failed", exc_info=True
+        )
+
+    text = json_logs.getvalue()
+    assert "Nguyễn Minh Khôi" not in text
+    assert "7912345678" not in text
+    assert "input_value=" + REDACTED in text
+    assert "Key (child_code)=" + REDACTED in text
+
+
+def test_values_of_any_kind_are_scrubbed(json_logs: io.StringIO) -> None:
+    from dataclasses import dataclass
+
+    from pydantic import BaseModel
+
+    class Guardian(BaseModel):
+        full_name: str
+        phone: str
+
+    @dataclass
+    class Contact:
+        email: str
+        note: str
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "call 0912 345 678 or an.nguyen@example.vn"
+
+    structlog.get_logger("childreg").info(
+        "notification.prepared",
+        guardian=Guardian(full_name="Nguyễn Văn An", phone="+84912345678"),
+        sent_to=Guardian(full_name="Nguyễn Văn An", phone="+84912345678"),
+        contact=Contact(email="an.nguyen@example.vn", note="con: Nguyễn Minh Khôi"),
+        code_as_number=7912345678,
+        attempt=3,
+        opaque=Opaque(),
+    )
+
+    (line,) = lines(json_logs)
+    assert line["guardian"] == REDACTED
+    assert line["sent_to"] == {"full_name": REDACTED, "phone": REDACTED}
+    assert line["contact"] == {"email": REDACTED, "note": "con: Nguyễn Minh Khôi"}
+    assert line["code_as_number"] == REDACTED
+    assert line["attempt"] == 3
+    assert line["opaque"] == f"call {REDACTED} or {REDACTED}"
