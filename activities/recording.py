@@ -30,12 +30,13 @@ from activities.messages import (
     SupplementInput,
     WithdrawInput,
 )
-from domain.contract import VIETNAM, parse_request
+from domain.contract import VIETNAM, WORKFLOW_ID_PREFIX, parse_request, workflow_id_for
 from domain.errors import (
     CommandConflict,
     DecisionRule,
     IllegalTransition,
     InvalidRequest,
+    InvalidValue,
     RegistrationNotFound,
 )
 from domain.registration import ActorKind, Cause, Registration, registration_id_for
@@ -135,6 +136,16 @@ class RecordingActivities:
         submitted = cause(step, "submit", kind=ActorKind.UPSTREAM, actor_id="upstream")
         try:
             request = parse_request(raw)
+            if workflow_id_for(request.request_id) != data.workflow_id:
+                # Else two workflows could drive one registration (the same body under two ids).
+                raise InvalidRequest(
+                    "INVALID_REQUEST",
+                    [
+                        InvalidValue(
+                            "request_id", f"must be the workflow id after {WORKFLOW_ID_PREFIX}"
+                        )
+                    ],
+                )
         except InvalidRequest as invalid:
             return self._record_invalid(step, request_id, raw, invalid, submitted)
         try:
@@ -294,4 +305,6 @@ def _request_id(raw: Any, workflow_id: str) -> str:
         request_id: str = parse(RequestId, sent, "request_id")
     except ValueError:
         return workflow_id
+    if workflow_id_for(request_id) != workflow_id:
+        return workflow_id  # refused too: kept under the id it was started with
     return request_id

@@ -58,6 +58,13 @@ DocumentName = Annotated[str, AfterValidator(document_name)]
 
 REQUIRED_DOCUMENTS = ("portrait", "birth_certificate")
 
+WORKFLOW_ID_PREFIX = "registration-"
+
+
+def workflow_id_for(request_id: str) -> str:
+    """The registration's workflow id (DESIGN §6): ``registration-<request_id>``."""
+    return f"{WORKFLOW_ID_PREFIX}{request_id}"
+
 
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=4000)

@@ -73,7 +73,11 @@ def auditing(wiring: AuditWiring) -> Iterator[tuple[psycopg.Connection[Any], Eve
             "cannot connect to the audit database (CHILDREG_AUDIT_DATABASE_URL, else "
             f"CHILDREG_DATABASE_URL): {type(error).__name__}"
         ) from None
-    decoder = EventDecoder(wiring.cipher_key)
+    try:
+        decoder = EventDecoder(wiring.cipher_key)
+    except BaseException:
+        connection.close()
+        raise
     try:
         yield connection, decoder
     finally:

@@ -176,4 +176,5 @@ async def run_worker(
             async with worker:
                 await stop.wait()
                 log.info("worker.stopping")
+            await notifications.close()
             log.info("worker.stopped")

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.contract import (
         REQUIRED_DOCUMENTS,
+        WORKFLOW_ID_PREFIX,
         ApproveSignal,
         DecideUpdate,
         FinalOutcome,
@@ -53,11 +54,13 @@ with workflow.unsafe.imports_passed_through():
         RejectSignal,
         RequestSupplementSignal,
         WithdrawSignal,
+        workflow_id_for,
     )
+
+__all__ = ["TASK_QUEUE", "WORKFLOW_ID_PREFIX", "WORKFLOW_TYPE", "workflow_id_for"]
 
 WORKFLOW_TYPE = "ChildAccountRegistration"
 TASK_QUEUE = "child-registration"
-WORKFLOW_ID_PREFIX = "registration-"
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -78,10 +81,6 @@ _NOTIFY_ON_OUTCOME = {
     FinalOutcome.EXPIRED: "expired",
     FinalOutcome.WITHDRAWN: "withdrawn",
 }
-
-
-def workflow_id_for(request_id: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{request_id}"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)

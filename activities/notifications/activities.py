@@ -106,6 +106,10 @@ class NotificationActivities:
         self._clock = clock
         """Only for the journal's sent/failed times; everything rendered uses ``occurred_at``."""
 
+    async def close(self) -> None:
+        """Close the mail connection kept between sends; the worker calls it when it stops."""
+        await self._mailer.close()
+
     @activity.defn(name="notify_guardian")
     async def notify_guardian(self, input: NotifyGuardianInput) -> NotifyGuardianResult:
         """Email (with the declaration when the kind carries it) and SMS, each exactly once.

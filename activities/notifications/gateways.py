@@ -82,11 +82,15 @@ class OutboxSmsGateway:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(_as_json(message), file, ensure_ascii=False, indent=2)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    json.dump(_as_json(message), file, ensure_ascii=False, indent=2)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)  # it holds the phone and the text
+                raise
         except OSError as error:
             raise DeliveryError(type(error).__name__, permanent=False) from None
 

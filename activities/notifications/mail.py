@@ -78,6 +78,10 @@ class Mailer(Protocol):
 
     async def send(self, message: EmailMessage) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of any connection kept between sends (the worker's shutdown)."""
+        ...
+
 
 class SmtpMailer:
     """An SMTP client that keeps its connection between sends.

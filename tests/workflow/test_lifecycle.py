@@ -239,6 +239,30 @@ async def test_an_invalid_request_id_is_kept_under_the_workflow_id(stack: Stack)
     assert (result.outcome, result.reason_code) == (FinalOutcome.AUTO_REJECTED, "INVALID_REQUEST")
 
 
+async def test_a_body_started_under_another_workflow_id_is_refused(stack: Stack) -> None:
+    request = stack.request()
+    first = await stack.start(request)
+    await reach(first, "awaiting_review")
+
+    copy = await stack.start(request, request_id=f"{request['request_id']}-copy")
+    result = await copy.result()
+
+    assert (result.outcome, result.reason_code, result.reason_field) == (
+        FinalOutcome.AUTO_REJECTED,
+        "INVALID_REQUEST",
+        "request_id",
+    )
+    assert result.reason_detail == "request_id: must be the workflow id after registration-"
+    assert stack.events(workflow_id_for(f"{request['request_id']}-copy")) == [
+        "Submitted",
+        "AutoRejected",
+    ]
+    assert (await status_of(first)).state == "awaiting_review"  # the first one is untouched
+    assert "AutoRejected" not in stack.events(request["request_id"])
+    await first.signal("approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.REVIEWER))
+    assert (await first.result()).outcome is FinalOutcome.APPROVED
+
+
 async def test_an_overdue_review_is_escalated_and_still_decided(stack: Stack) -> None:
     request = stack.request()
     handle = await stack.start(request)

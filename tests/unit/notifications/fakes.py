@@ -147,6 +147,7 @@ class RecordingMailer:
         self._sender = sender
         self.sent: list[EmailMessage] = []
         self.failures: list[DeliveryError] = []
+        self.closed = False
 
     @property
     def sender(self) -> str:
@@ -156,6 +157,9 @@ class RecordingMailer:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 class RecordingSmsGateway:
