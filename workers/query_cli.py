@@ -9,10 +9,10 @@ Exit codes: 0 answered, 1 not found or no read model, 2 bad usage, 3 timed out w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from psycopg_pool import ConnectionPool
@@ -28,6 +28,8 @@ from rich.progress import (
 from rich.table import Table
 
 from domain.contract import VIETNAM
+from domain.errors import InvalidValue
+from domain.values import OfficeCode, SocialInsuranceCode, parse
 from projections.catalogue import NAMES, UnknownReadModel, digest_key
 from projections.queries import (
     GuardianChildren,
@@ -117,8 +119,26 @@ def status(
         Console().print(status_table(answer))
 
 
+def _checked(kind: Any, field: str) -> Callable[[str | None], str | None]:
+    """A typer callback: the argument as the domain's value type, or a usage error naming the
+    rule (never the value)."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            checked: str = parse(kind, value, field)
+        except InvalidValue as invalid:
+            raise typer.BadParameter(invalid.rule) from None
+        return checked
+
+    return check
+
+
 def queue(
-    office_code: Annotated[str, typer.Argument(metavar="OFFICE_CODE")],
+    office_code: Annotated[
+        str, typer.Argument(metavar="OFFICE_CODE", callback=_checked(OfficeCode, "office_code"))
+    ],
     supervisor: Annotated[
         bool, typer.Option("--supervisor", help="Only the registrations escalated to supervisors.")
     ] = False,
@@ -137,7 +157,12 @@ def queue(
 
 def guardian(
     code: Annotated[
-        str, typer.Argument(metavar="CODE", help="The guardian's social-insurance code.")
+        str,
+        typer.Argument(
+            metavar="CODE",
+            help="The guardian's social-insurance code.",
+            callback=_checked(SocialInsuranceCode, "code"),
+        ),
     ],
     as_json: JsonOption = False,
     wait_for: WaitOption = None,
@@ -154,7 +179,12 @@ def guardian(
 
 def stats(
     office_code: Annotated[
-        str | None, typer.Argument(metavar="[OFFICE_CODE]", help="One office; all when omitted.")
+        str | None,
+        typer.Argument(
+            metavar="[OFFICE_CODE]",
+            help="One office; all when omitted.",
+            callback=_checked(OfficeCode, "office_code"),
+        ),
     ] = None,
     as_json: JsonOption = False,
     wait_for: WaitOption = None,

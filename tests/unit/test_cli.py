@@ -106,3 +106,23 @@ def test_a_bad_decision_or_withdrawal_names_the_field_and_quotes_nothing(
     assert message in done.output
     assert NAME not in done.output
     assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "rule"),
+    [
+        (["guardian", "01234"], "must be exactly 10 digits"),
+        (["guardian", "Nguyễn Văn An"], "must be exactly 10 digits"),
+        (["queue", "HCM"], "an office code must be 2 to 8 digits"),
+        (["stats", "7"], "an office code must be 2 to 8 digits"),
+    ],
+)
+def test_a_query_refuses_a_malformed_code_before_reading_anything(
+    isolated: Path, arguments: list[str], rule: str
+) -> None:
+    done = CliRunner().invoke(app, arguments)
+
+    assert done.exit_code == 2
+    text = " ".join(word for word in done.output.split() if word != "│")  # rich's wrapped panel
+    assert rule in text
+    assert "Nguyễn" not in done.output
