@@ -29,8 +29,9 @@ class MilestoneActivities:
     def prepare_notification(self, data: NotifyInput) -> PreparedNotification:
         """The ``notify_guardian`` input for this milestone; None when there is no one to tell.
 
-        A request that broke the contract has no usable contact to write to: it is not notified
-        (the upstream has the workflow's result and tells the guardian in the app).
+        A request that broke the contract has no usable contact to write to, and a copy of a
+        request started under another workflow id is not the guardian's registration: neither is
+        notified (the upstream has the workflow's result).
         """
         step = data.step
         registration_id = UUID(step.registration_id)
@@ -40,6 +41,11 @@ class MilestoneActivities:
                 request = RegistrationRequest.model_validate(view.request)
             except ValidationError:
                 log.info("notification.no_valid_request", registration_id=step.registration_id)
+                return PreparedNotification()
+            if request.request_id != view.request_id:
+                # A body started under another workflow id: kept and refused under that id,
+                # while the guardian's own registration goes on. Nobody to tell.
+                log.info("notification.not_its_request", registration_id=step.registration_id)
                 return PreparedNotification()
             office = self._registry.office(view.office_code)
             note: str | None = None

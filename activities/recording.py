@@ -30,7 +30,7 @@ from activities.messages import (
     SupplementInput,
     WithdrawInput,
 )
-from domain.contract import VIETNAM, WORKFLOW_ID_PREFIX, parse_request, workflow_id_for
+from domain.contract import VIETNAM, parse_request, workflow_id_for
 from domain.errors import (
     CommandConflict,
     DecisionRule,
@@ -42,7 +42,7 @@ from domain.errors import (
 from domain.registration import ActorKind, Cause, Registration, registration_id_for
 from domain.registry import RegistryLookups, business_deadline
 from domain.service import RegistrationService, RegistrationView
-from domain.values import RequestId, parse
+from domain.values import WORKFLOW_ID_PREFIX, RequestId, parse
 
 log = structlog.get_logger(__name__)
 

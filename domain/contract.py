@@ -23,6 +23,7 @@ from pydantic import (
 
 from domain.errors import InvalidRequest, InvalidValue
 from domain.values import (
+    WORKFLOW_ID_PREFIX,
     DocumentRef,
     Email,
     Identifier,
@@ -57,8 +58,6 @@ def document_name(value: str) -> str:
 DocumentName = Annotated[str, AfterValidator(document_name)]
 
 REQUIRED_DOCUMENTS = ("portrait", "birth_certificate")
-
-WORKFLOW_ID_PREFIX = "registration-"
 
 
 def workflow_id_for(request_id: str) -> str:

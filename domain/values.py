@@ -99,9 +99,16 @@ OfficeCode = Annotated[
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
+WORKFLOW_ID_PREFIX = "registration-"
+"""The registration's workflow id is this prefix and its request id (DESIGN §6)."""
+
+
 def _request_id(value: str) -> str:
     if not _REQUEST_ID.fullmatch(value):
         raise ValueError("a request id must be 1 to 64 of the characters A-Z a-z 0-9 . _ -")
+    if value.startswith(WORKFLOW_ID_PREFIX):
+        # A refused request is kept under its workflow id, which starts so: never a request id.
+        raise ValueError(f"a request id must not start with {WORKFLOW_ID_PREFIX}")
     return value
 
 

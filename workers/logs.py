@@ -44,13 +44,19 @@ PERSONAL_KEYS = frozenset(
 
 _PATTERNS = [
     # What a validation or database error quotes of the value it refused: pydantic's
-    # input_value=…, psycopg's DETAIL: Key (…)=(…).
-    re.compile(r"(?<=input_value=)(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^,\]\s]+)"),
+    # input_value=…, input_type=… (any repr, a dict's included), psycopg's DETAIL: Key (…)=(…)
+    # and Failing row contains (…).
+    re.compile(
+        r"(?<=input_value=)(?:.+?(?=, input_type=)"
+        r"|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^,\]\s]+)"
+    ),
     re.compile(r"(?<=\)=)\((?:[^()]|\([^()]*\))*\)"),
+    re.compile(r"(?<=Failing row contains )\((?:[^()]|\([^()]*\))*\)"),
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # email addresses
     re.compile(r"(?<![\w-])\+?84\d{9}(?!\d)"),  # phones in E.164 or 84…
     re.compile(r"(?<![\w-])0\d{9}(?!\d)"),  # national phone numbers and 10-digit codes with a 0
-    re.compile(r"(?<![\w-])(?:\+84|0)\d{2,3}[ .]\d{3}[ .]\d{3,4}(?!\d)"),  # 0912 345 678
+    # 0912 345 678, +84 912 345 678, (+84) 912-345-678
+    re.compile(r"(?<![\w-])(?:\(\+?84\)|\+84|0)[ .-]?\d{2,3}[ .-]\d{3}[ .-]\d{3,4}(?!\d)"),
     re.compile(r"(?<![\w-])\d{10}(?:\d{2})?(?![\w-])"),  # 10-digit codes and 12-digit id numbers
     re.compile(r"(?<![\w-])[A-Z]{2}[1-5]\d{12}(?!\d)"),  # health-insurance card numbers
     re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b"),  # dd/mm/yyyy dates (births on cards)
@@ -72,10 +78,13 @@ def _scrub(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return value if len(str(abs(value))) < 9 else REDACTED  # a code sent as a number
-    if isinstance(value, BaseModel):
-        return _scrub(value.model_dump(mode="json"))
-    if is_dataclass(value) and not isinstance(value, type):
-        return _scrub(asdict(value))
+    try:
+        if isinstance(value, BaseModel):
+            return _scrub(value.model_dump(mode="json"))
+        if is_dataclass(value) and not isinstance(value, type):
+            return _scrub(asdict(value))
+    except Exception:  # a log line must never fail the work it reports
+        return scrub_text(repr(value))
     if isinstance(value, Mapping):
         return {
             key: REDACTED if key in PERSONAL_KEYS else _scrub(item) for key, item in value.items()

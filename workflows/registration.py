@@ -43,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.contract import (
         REQUIRED_DOCUMENTS,
-        WORKFLOW_ID_PREFIX,
         ApproveSignal,
         DecideUpdate,
         FinalOutcome,
@@ -56,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
         workflow_id_for,
     )
+    from domain.values import WORKFLOW_ID_PREFIX
 
 __all__ = ["TASK_QUEUE", "WORKFLOW_ID_PREFIX", "WORKFLOW_TYPE", "workflow_id_for"]
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.notification_journal import EventStoreNotificationJournal
 from activities.notifications.wiring import build_notifications
@@ -21,8 +19,8 @@ from tests.workflow.conftest import TEST_KEY, adapters
 from workers.settings import Settings, SmtpSettings, load_settings
 from workers.smtp_sink import SmtpSink, start_sink
 from workers.temporal_client import data_converter
-from workers.worker import Adapters, build_activities
-from workflows.registration import TASK_QUEUE, ChildAccountRegistration
+from workers.worker import ACTIVITY_THREADS, Adapters, build_activities, registration_worker
+from workflows.registration import TASK_QUEUE
 
 __all__ = ["adapters", "dev_server", "settings", "sink", "worker"]
 
@@ -60,7 +58,7 @@ def settings(data_dir: Path, database_url: str, dev_server: WorkflowEnvironment)
 async def worker(
     dev_server: WorkflowEnvironment, adapters: Adapters, settings: Settings, sink: SmtpSink
 ) -> AsyncIterator[str]:
-    """The production worker's workflow and activities, on a task queue of the test's own."""
+    """The production worker, on a task queue of the test's own."""
     notifications = build_notifications(
         settings,
         LINK_SECRET,
@@ -70,13 +68,7 @@ async def worker(
     adapters.documents = type(adapters.documents)(settings.data_dir / "documents", TEST_KEY)
     activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
     task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with Worker(
-            dev_server.client,
-            task_queue=task_queue,
-            workflows=[ChildAccountRegistration],
-            activities=activities,
-            activity_executor=executor,
-            graceful_shutdown_timeout=timedelta(seconds=5),
-        ):
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        # The production worker as `childreg worker` builds it, its interceptor included.
+        async with registration_worker(dev_server.client, task_queue, activities, executor):
             yield task_queue

@@ -139,3 +139,49 @@ def test_values_of_any_kind_are_scrubbed(json_logs: io.StringIO) -> None:
     assert line["code_as_number"] == REDACTED
     assert line["attempt"] == 3
     assert line["opaque"] == f"call {REDACTED} or {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[type=missing, input_value={'full_name': 'Nguyễn Văn An', 'phone': '0912345678'}, input_type=dict]",
+        "[type=date_type, input_value=datetime.date(2019, 3, 14), input_type=date]",
+        "DETAIL:  Failing row contains (7912345678, Nguyễn Văn An, 2019-03-14).",
+        "call +84 912 345 678, (+84) 912-345-678 or 0912.345.678",
+    ],
+)  # fmt: skip
+def test_quoted_values_and_written_phones_are_scrubbed(text: str) -> None:
+    scrubbed = scrub_text(text)
+
+    for value in ("Nguyễn", "912", "2019", "7912345678"):
+        assert value not in scrubbed
+    assert REDACTED in scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-30T06:57:39.123456Z",
+        "registration_id=1e8e860b-204a-5ad0-be71-cb35baa12e8c",
+        "workflow_id=registration-vssid-20261125-000123",
+        "took 0.123 456 ms at position 4096",
+    ],
+)
+def test_ids_times_and_figures_are_kept(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_a_value_that_cannot_be_dumped_is_logged_as_its_scrubbed_text(
+    json_logs: io.StringIO,
+) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Holder(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        thing: object
+
+    structlog.get_logger("childreg").info("odd", holder=Holder(thing=object()), n=1)
+
+    (line,) = lines(json_logs)
+    assert line["n"] == 1
+    assert "Holder" in str(line["holder"])

@@ -162,6 +162,7 @@ def test_an_email_is_normalised() -> None:
         (RequestId, "", "request_id", "1 to 64"),
         (RequestId, "a/b", "request_id", "1 to 64"),
         (RequestId, "x" * 65, "request_id", "1 to 64"),
+        (RequestId, "registration-vssid-1", "request_id", "must not start with registration-"),
     ],
 )
 def test_bad_values_are_refused_with_the_field_and_the_rule(

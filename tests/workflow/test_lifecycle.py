@@ -258,6 +258,7 @@ async def test_a_body_started_under_another_workflow_id_is_refused(stack: Stack)
         "AutoRejected",
     ]
     assert (await status_of(first)).state == "awaiting_review"  # the first one is untouched
+    assert stack.kinds_sent() == ["received"]  # the guardian hears nothing of the copy
     assert "AutoRejected" not in stack.events(request["request_id"])
     await first.signal("approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.REVIEWER))
     assert (await first.result()).outcome is FinalOutcome.APPROVED
