@@ -1,7 +1,8 @@
 """Documents: the content-addressed intake, the checks, and the registration's kept copies.
 
 The bytes never travel through Temporal. An upstream (or ``childreg documents put``) puts them
-into the intake, ``<root>/intake/<sha256 hex>``, and passes the ``sha256:`` reference. The
+into the intake, ``<root>/intake/<sha256 hex>`` (encrypted with AES-GCM when a key is
+configured: the original still holds its EXIF and GPS), and passes the ``sha256:`` reference. The
 storage activity reads the intake by reference, checks the image (type by content, size,
 decodability, dimensions, sharpness), strips its metadata by re-encoding it, and keeps the
 result under ``<root>/registrations/<registration id>/round-<n>/`` (0 for the submission, n for
@@ -190,7 +191,11 @@ class DocumentStore:
         return self._key is not None
 
     def put(self, data: bytes) -> str:
-        """Put bytes into the intake after checking the type by content; returns the reference."""
+        """Put bytes into the intake after checking the type by content; returns the reference.
+
+        With a key the intake's copy is encrypted too (the original still holds its EXIF and
+        GPS); the reference is the SHA-256 of the original either way.
+        """
         if len(data) > MAX_BYTES:
             raise DocumentRefused(
                 "DOCUMENT_TOO_LARGE", f"a document must be at most {MAX_BYTES} bytes"
@@ -199,7 +204,8 @@ class DocumentStore:
         digest = hashlib.sha256(data).hexdigest()
         path = self._intake(digest)
         if not path.exists():
-            _write_atomically(path, data)
+            sealed = _INTAKE_SEALED + self._seal(data, _intake_aad(digest)) if self._key else data
+            _write_atomically(path, sealed)
         return f"sha256:{digest}"
 
     def read_intake(self, reference: str) -> bytes:
@@ -211,11 +217,25 @@ class DocumentStore:
             raise DocumentRefused(
                 "DOCUMENT_MISSING", "no document with this reference in the intake"
             ) from None
+        if data.startswith(_INTAKE_SEALED):
+            data = self._open_intake(data.removeprefix(_INTAKE_SEALED), digest)
         if hashlib.sha256(data).hexdigest() != digest:
             raise DocumentRefused(
                 "DOCUMENT_UNREADABLE", "the intake's copy does not match its reference"
             )
         return data
+
+    def _open_intake(self, sealed: bytes, digest: str) -> bytes:
+        if self._key is None:
+            raise DocumentRefused(
+                "DOCUMENT_UNREADABLE", "the intake's copy is encrypted and no key is configured"
+            )
+        try:
+            return self._open(sealed, _intake_aad(digest))
+        except ValueError:
+            raise DocumentRefused(
+                "DOCUMENT_UNREADABLE", "the intake's copy cannot be decrypted with this key"
+            ) from None
 
     @property
     def root(self) -> Path:
@@ -236,9 +256,14 @@ class DocumentStore:
         data = path.read_bytes()
         if self._key is None:
             return data
+        return self._open(data, f"{registration_id}/{name}".encode())
+
+    def _open(self, data: bytes, associated: bytes) -> bytes:
+        if self._key is None:
+            raise ValueError("no key")
         nonce, body, tag = data[:_NONCE_BYTES], data[_NONCE_BYTES:-_TAG_BYTES], data[-_TAG_BYTES:]
         cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(f"{registration_id}/{name}".encode())
+        cipher.update(associated)
         return cipher.decrypt_and_verify(body, tag)
 
     def _seal(self, data: bytes, associated: bytes) -> bytes:
@@ -252,6 +277,14 @@ class DocumentStore:
 
     def _intake(self, digest: str) -> Path:
         return self._root / "intake" / digest
+
+
+_INTAKE_SEALED = b"childreg-intake-aes-gcm-v1\n"
+"""The first bytes of an encrypted intake copy (a plain one starts as a JPEG or PNG does)."""
+
+
+def _intake_aad(digest: str) -> bytes:
+    return f"intake/{digest}".encode()  # a copy moved to another reference does not decrypt
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -123,7 +123,8 @@ def documents_put(
     """Check a JPEG or PNG by its content, put it into the intake and print its reference."""
     settings = load_settings()
     try:
-        reference = DocumentStore(settings.data_dir / "documents").put(file.read_bytes())
+        store = DocumentStore(settings.data_dir / "documents", _cipher_key(settings))
+        reference = store.put(file.read_bytes())
     except DocumentRefused as refused:
         raise _fail(f"{file.name}: {refused.rule} ({refused.reason_code})") from None
     typer.echo(reference)
@@ -148,7 +149,7 @@ def submit(
         request_id: str = parse(RequestId, body.get("request_id"), "request_id")
     except InvalidValue as invalid:
         raise _fail(f"{request.name}: {invalid}") from None
-    store = DocumentStore(settings.data_dir / "documents")
+    store = DocumentStore(settings.data_dir / "documents", _cipher_key(settings))
     try:
         for name, path in (("portrait", portrait), ("birth_certificate", birth_certificate)):
             if path is not None:

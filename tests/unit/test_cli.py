@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from activities.documents import DocumentStore
 from tests.workflow import builders
 from workers.cli import app
 from workers.settings import LogFormat, load_settings
@@ -126,3 +127,23 @@ def test_a_query_refuses_a_malformed_code_before_reading_anything(
     text = " ".join(word for word in done.output.split() if word != "│")  # rich's wrapped panel
     assert rule in text
     assert "Nguyễn" not in done.output
+
+
+def test_documents_put_encrypts_the_intake_copy_with_the_stacks_key(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHILDREG_DATABASE_URL", raising=False)  # the embedded stack's own key
+    monkeypatch.delenv("CHILDREG_CIPHER_KEY", raising=False)
+    photo = isolated / "portrait.png"
+    photo.write_bytes(builders.encoded(builders.scan(), "PNG"))
+
+    done = CliRunner().invoke(app, ["documents", "put", str(photo)])
+
+    assert done.exit_code == 0, done.output
+    reference = done.output.strip()
+    kept = isolated / "var" / "documents" / "intake" / reference.removeprefix("sha256:")
+    assert not kept.read_bytes().startswith(b"\x89PNG")
+    key = (isolated / "var" / "keys" / "cipher.key").read_text().strip()
+    assert DocumentStore(isolated / "var" / "documents", key).read_intake(reference) == (
+        photo.read_bytes()
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import io
 import threading
 from pathlib import Path
@@ -120,6 +122,42 @@ def test_a_tampered_intake_copy_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(DocumentRefused, match="does not match"):
         store.read_intake(reference)
+
+
+def test_with_a_key_the_intake_copy_is_encrypted_at_rest(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path, TEST_KEY)
+    original = builders.jpeg_with_gps()
+
+    reference = store.put(original)
+
+    stored = (tmp_path / "intake" / reference.removeprefix("sha256:")).read_bytes()
+    assert reference == "sha256:" + hashlib.sha256(original).hexdigest()  # of the original
+    assert b"Phone maker" not in stored  # the EXIF travels encrypted
+    assert not stored.startswith(b"\xff\xd8")
+    assert store.read_intake(reference) == original
+    with pytest.raises(DocumentRefused, match="encrypted and no key is configured"):
+        DocumentStore(tmp_path).read_intake(reference)
+    other_key = base64.b64encode(bytes(range(32))).decode()
+    with pytest.raises(DocumentRefused, match="cannot be decrypted with this key"):
+        DocumentStore(tmp_path, other_key).read_intake(reference)
+
+
+def test_an_encrypted_intake_copy_moved_to_another_reference_is_refused(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path, TEST_KEY)
+    first, second = store.put(builders.sharp_jpeg(1)), store.put(builders.sharp_jpeg(2))
+    intake = tmp_path / "intake"
+    (intake / second.removeprefix("sha256:")).write_bytes(
+        (intake / first.removeprefix("sha256:")).read_bytes()
+    )
+
+    with pytest.raises(DocumentRefused, match="cannot be decrypted"):
+        store.read_intake(second)
+
+
+def test_a_keyed_store_still_reads_a_plain_intake_copy(tmp_path: Path) -> None:
+    reference = DocumentStore(tmp_path).put(builders.sharp_jpeg())  # put before a key was set
+
+    assert DocumentStore(tmp_path, TEST_KEY).read_intake(reference) == builders.sharp_jpeg()
 
 
 def _request() -> RegistrationRequest:
