@@ -18,7 +18,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from Crypto.Cipher import AES
 from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 from temporalio import activity
 
+from activities.files import write_atomically
 from activities.messages import DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import document_name
@@ -288,19 +288,8 @@ def _intake_aad(digest: str) -> bytes:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file of its own (mode 0600) and move it into place; no partial file
-    is ever seen, two writers never share a temporary file, and a failed write leaves none."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
 
 
 class DocumentActivities:

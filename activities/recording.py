@@ -136,8 +136,9 @@ class RecordingActivities:
         submitted = cause(step, "submit", kind=ActorKind.UPSTREAM, actor_id="upstream")
         try:
             request = parse_request(raw)
-            if workflow_id_for(request.request_id) != data.workflow_id:
-                # Else two workflows could drive one registration (the same body under two ids).
+            if request.request_id != request_id:
+                # Started under another workflow id (see _request_id): else two workflows could
+                # drive one registration, the same body under two ids.
                 raise InvalidRequest(
                     "INVALID_REQUEST",
                     [

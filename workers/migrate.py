@@ -5,10 +5,12 @@ Every statement is idempotent (CREATE … IF NOT EXISTS), so migrating again cha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from psycopg_pool import ConnectionPool
 
+from activities import accounts, claims, registry
 from activities.accounts import PostgresChildAccounts
 from activities.claims import PostgresChildClaims
 from activities.registry import PostgresRegistry
@@ -39,15 +41,16 @@ def migrate(database_url: str) -> list[str]:
     ]
 
 
+def tables_created(schema: str) -> tuple[str, ...]:
+    """The tables a schema script creates, in its order."""
+    return tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", schema))
+
+
 WORKER_TABLES = (
     f"{RegistrationService.name}_events",
-    "registry_offices",
-    "registry_reviewers",
-    "registry_persons",
-    "registry_accounts",
-    "registry_holidays",
-    "registry_child_claims",
-    "registry_child_accounts",
+    *tables_created(registry.SCHEMA),
+    *tables_created(claims.SCHEMA),
+    *tables_created(accounts.SCHEMA),
 )
 """The tables the worker reads and writes; it checks them at start and creates none."""
 

@@ -10,9 +10,7 @@ Recipients in ``refused`` are answered ``550 5.1.1``, for trying the permanent-f
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +23,8 @@ from typing import Any
 
 import structlog
 from aiosmtpd.controller import Controller
+
+from activities.files import write_atomically
 
 log = structlog.get_logger(__name__)
 
@@ -99,10 +99,7 @@ class _Handler:
 
     def _store(self, content: bytes, message_id: str | None) -> Path:
         path = self.directory / message_file_name(datetime.now(UTC), message_id or "")
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
+        write_atomically(path, content)
         return path
 
 

@@ -6,15 +6,14 @@ import asyncio
 import hashlib
 import http.client
 import json
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from activities.files import write_atomically
 from activities.notifications.errors import DeliveryError
 from activities.notifications.sms import segments
 
@@ -81,16 +80,8 @@ class OutboxSmsGateway:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    json.dump(_as_json(message), file, ensure_ascii=False, indent=2)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)  # it holds the phone and the text
-                raise
+            text = json.dumps(_as_json(message), ensure_ascii=False, indent=2)
+            write_atomically(target, text.encode("utf-8"))
         except OSError as error:
             raise DeliveryError(type(error).__name__, permanent=False) from None
 

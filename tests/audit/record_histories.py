@@ -41,12 +41,18 @@ from domain.contract import (
     ApproveSignal,
     DecideUpdate,
     Outcome,
-    ProvideSupplementSignal,
     RequestSupplementSignal,
     WithdrawSignal,
 )
 from tests.workflow import builders
-from tests.workflow.conftest import TEST_KEY, FakeNotifier, Stack, reach
+from tests.workflow.conftest import (
+    TEST_KEY,
+    FakeNotifier,
+    Stack,
+    ask_for_supplement,
+    reach,
+    send_supplement,
+)
 from workers.persistence import registration_service
 from workers.worker import Adapters, build_activities
 from workflows.registration import ChildAccountRegistration
@@ -101,20 +107,8 @@ async def auto_rejected_document(stack: Stack) -> WorkflowHandle[Any, Any]:
 async def supplement_then_approved(stack: Stack) -> WorkflowHandle[Any, Any]:
     handle = await stack.start(stack.request())
     await reach(handle, "awaiting_review")
-    await handle.signal(
-        "request_supplement",
-        RequestSupplementSignal(
-            decision_id="d-1",
-            reviewer_id=builders.REVIEWER,
-            documents=["household_book"],
-            note="Vui lòng bổ sung ảnh sổ hộ khẩu.",
-        ),
-    )
-    await reach(handle, "supplement_requested")
-    await handle.signal(
-        "provide_supplement",
-        ProvideSupplementSignal(documents={"household_book": stack.put(builders.sharp_jpeg(7))}),
-    )
+    await ask_for_supplement(handle, ["household_book"], "Vui lòng bổ sung ảnh sổ hộ khẩu.")
+    await send_supplement(stack, handle, {"household_book": builders.sharp_jpeg(7)})
     await reach(handle, "awaiting_review")
     await handle.signal("approve", ApproveSignal(decision_id="d-2", reviewer_id=builders.REVIEWER))
     return handle

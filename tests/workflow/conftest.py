@@ -27,7 +27,12 @@ from activities.claims import PostgresChildClaims
 from activities.documents import DocumentStore
 from activities.notifications.models import NotifyGuardianInput
 from activities.registry import PostgresRegistry
-from domain.contract import RegistrationResult, RegistrationStatus
+from domain.contract import (
+    ProvideSupplementSignal,
+    RegistrationResult,
+    RegistrationStatus,
+    RequestSupplementSignal,
+)
 from domain.registration import Registration, registration_id_for
 from tests.workflow import builders
 from workers.persistence import registration_service
@@ -148,6 +153,31 @@ async def reach(
         if loop.time() > give_up:
             raise AssertionError(f"the registration stayed {status.state}, never {state}")
         await asyncio.sleep(0.05)
+
+
+async def ask_for_supplement(
+    handle: WorkflowHandle[Any, Any], documents: list[str], note: str, *, decision_id: str = "d-1"
+) -> RegistrationStatus:
+    """The office's reviewer asks for documents (the signal); the status once the guardian is
+    asked."""
+    await handle.signal(
+        "request_supplement",
+        RequestSupplementSignal(
+            decision_id=decision_id,
+            reviewer_id=builders.REVIEWER,
+            documents=documents,
+            note=note,
+        ),
+    )
+    return await reach(handle, "supplement_requested")
+
+
+async def send_supplement(
+    stack: Stack, handle: WorkflowHandle[Any, Any], documents: dict[str, bytes]
+) -> None:
+    """The guardian's new files: put into the intake, their references signalled."""
+    references = {name: stack.put(data) for name, data in documents.items()}
+    await handle.signal("provide_supplement", ProvideSupplementSignal(documents=references))
 
 
 @pytest.fixture

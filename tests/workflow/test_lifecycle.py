@@ -16,13 +16,17 @@ from domain.contract import (
     DecideUpdate,
     FinalOutcome,
     Outcome,
-    ProvideSupplementSignal,
-    RequestSupplementSignal,
     WithdrawSignal,
 )
 from domain.registration import registration_id_for
 from tests.workflow import builders
-from tests.workflow.conftest import Stack, reach, status_of
+from tests.workflow.conftest import (
+    Stack,
+    ask_for_supplement,
+    reach,
+    send_supplement,
+    status_of,
+)
 from workflows.registration import workflow_id_for
 
 
@@ -303,23 +307,11 @@ async def test_the_supplement_loop_goes_back_to_review_with_a_fresh_deadline(sta
     handle = await stack.start(request)
     first = await reach(handle, "awaiting_review")
 
-    await handle.signal(
-        "request_supplement",
-        RequestSupplementSignal(
-            decision_id="d-1",
-            reviewer_id=builders.REVIEWER,
-            documents=["household_book"],
-            note="Vui lòng bổ sung ảnh sổ hộ khẩu.",
-        ),
-    )
-    asked = await reach(handle, "supplement_requested")
+    asked = await ask_for_supplement(handle, ["household_book"], "Vui lòng bổ sung ảnh sổ hộ khẩu.")
     await stack.env.sleep(
         timedelta(days=7)
     )  # a week: the fresh deadline is later whatever the weekday
-    await handle.signal(
-        "provide_supplement",
-        ProvideSupplementSignal(documents={"household_book": stack.put(builders.sharp_jpeg(7))}),
-    )
+    await send_supplement(stack, handle, {"household_book": builders.sharp_jpeg(7)})
     again = await reach(handle, "awaiting_review")
     await handle.signal("approve", ApproveSignal(decision_id="d-2", reviewer_id=builders.REVIEWER))
     result = await handle.result()
@@ -338,20 +330,8 @@ async def test_a_supplement_of_the_same_document_keeps_both_rounds(stack: Stack)
     request = stack.request()
     handle = await stack.start(request)
     await reach(handle, "awaiting_review")
-    await handle.signal(
-        "request_supplement",
-        RequestSupplementSignal(
-            decision_id="d-1",
-            reviewer_id=builders.REVIEWER,
-            documents=["portrait"],
-            note="Ảnh chân dung bị lóa.",
-        ),
-    )
-    await reach(handle, "supplement_requested")
-    await handle.signal(
-        "provide_supplement",
-        ProvideSupplementSignal(documents={"portrait": stack.put(builders.sharp_jpeg(8))}),
-    )
+    await ask_for_supplement(handle, ["portrait"], "Ảnh chân dung bị lóa.")
+    await send_supplement(stack, handle, {"portrait": builders.sharp_jpeg(8)})
     await reach(handle, "awaiting_review")
 
     stored = [
@@ -387,12 +367,7 @@ async def test_a_fourth_supplement_request_is_refused(stack: Stack) -> None:
                 note="Ảnh chân dung chưa rõ mặt.",
             ),
         )
-        await handle.signal(
-            "provide_supplement",
-            ProvideSupplementSignal(
-                documents={"portrait": stack.put(builders.sharp_jpeg(10 + round_))}
-            ),
-        )
+        await send_supplement(stack, handle, {"portrait": builders.sharp_jpeg(10 + round_)})
     await reach(handle, "awaiting_review")
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -416,16 +391,7 @@ async def test_a_supplement_not_provided_in_time_expires(stack: Stack) -> None:
     request = stack.request()
     handle = await stack.start(request)
     await reach(handle, "awaiting_review")
-    await handle.signal(
-        "request_supplement",
-        RequestSupplementSignal(
-            decision_id="d-1",
-            reviewer_id=builders.REVIEWER,
-            documents=["portrait"],
-            note="Chụp lại.",
-        ),
-    )
-    await reach(handle, "supplement_requested")
+    await ask_for_supplement(handle, ["portrait"], "Chụp lại.")
 
     result = await handle.result()
 
@@ -437,21 +403,9 @@ async def test_a_supplement_not_provided_in_time_expires(stack: Stack) -> None:
 async def test_an_unusable_supplement_auto_rejects(stack: Stack) -> None:
     handle = await stack.start(stack.request())
     await reach(handle, "awaiting_review")
-    await handle.signal(
-        "request_supplement",
-        RequestSupplementSignal(
-            decision_id="d-1",
-            reviewer_id=builders.REVIEWER,
-            documents=["portrait"],
-            note="Chụp lại.",
-        ),
-    )
-    await reach(handle, "supplement_requested")
+    await ask_for_supplement(handle, ["portrait"], "Chụp lại.")
 
-    await handle.signal(
-        "provide_supplement",
-        ProvideSupplementSignal(documents={"portrait": stack.put(builders.blurred_jpeg())}),
-    )
+    await send_supplement(stack, handle, {"portrait": builders.blurred_jpeg()})
     result = await handle.result()
 
     assert (result.outcome, result.reason_code) == (
