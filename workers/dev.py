@@ -36,6 +36,7 @@ from workers.codec_server import CodecServer, start_codec_server
 from workers.demo import WHAT_NEXT, play
 from workers.logs import configure_logging
 from workers.migrate import migrate
+from workers.persistence import store_position
 from workers.projector import audit_sealing, running_projections
 from workers.query_cli import queue_table, status_table
 from workers.registry_cli import print_summary
@@ -312,8 +313,12 @@ async def _play_demo(
     with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
         read_models = ReadModels(pool, digest_key(resolved.link_secret))
 
+        def latest_position() -> int:
+            with pool.connection() as connection:
+                return store_position(connection)
+
         def show_status(request_id: str) -> None:
-            read_models.wait_for(_latest_position(pool), timeout=30)
+            read_models.wait_for(latest_position(), timeout=30)
             console.print(status_table(read_models.status(request_id)))
 
         demo = asyncio.create_task(
@@ -326,14 +331,6 @@ async def _play_demo(
             demo.cancel()
             return None
         waiting = demo.result()
-        await asyncio.to_thread(read_models.wait_for, _latest_position(pool), 30)
+        await asyncio.to_thread(read_models.wait_for, latest_position(), 30)
         console.print(queue_table(read_models.queue("48001")))
         return waiting
-
-
-def _latest_position(pool: ConnectionPool) -> int:
-    with pool.connection() as connection:
-        row = connection.execute(
-            "SELECT coalesce(max(notification_id), 0) FROM childreg_events"
-        ).fetchone()
-    return int(row[0]) if row else 0

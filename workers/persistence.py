@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.service import RegistrationService
+
+EVENTS_TABLE = f"{RegistrationService.name}_events"
 
 
 def event_store_env(
@@ -35,3 +40,12 @@ def registration_service(
     return RegistrationService(
         env=event_store_env(database_url, cipher_key, create_tables=create_tables)
     )
+
+
+def store_position(connection: psycopg.Connection[Any]) -> int:
+    """The notification id of the newest event in the store (0 when it is empty). A command
+    reports it, and a query waits until the read models have reached it (read-your-writes)."""
+    row = connection.execute(
+        f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"  # noqa: S608  (a constant)
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import psycopg
 import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -26,6 +27,7 @@ from domain.errors import InvalidValue
 from domain.registration import registration_id_for
 from domain.values import RequestId, describe_validation_error, parse
 from workers.embedded import generated_key
+from workers.persistence import store_position
 from workers.settings import Settings, load_settings
 from workers.stack import temporal_address
 from workers.temporal_client import connect
@@ -227,8 +229,22 @@ def _decide(request_id: str, decision: DecideUpdate) -> None:
         why = cause.message if isinstance(cause, ApplicationError) else str(cause)
         typer.echo(f"refused: {why}", err=True)
         _done(1)
-    typer.echo(status.model_dump_json())
+    answer = status.model_dump(mode="json") | {"position": _store_position(settings)}
+    typer.echo(json.dumps(answer, ensure_ascii=False))
     _done()
+
+
+def _store_position(settings: Settings) -> int | None:
+    """The event store's newest position once the decision is recorded: ``childreg status ID
+    --wait-for POSITION`` then answers with the decision (None when the store is out of reach:
+    the decision stands all the same)."""
+    from workers.bootstrap import resolve
+
+    try:
+        with psycopg.connect(resolve(settings).database_url, connect_timeout=10) as connection:
+            return store_position(connection)
+    except psycopg.OperationalError:
+        return None
 
 
 @review_app.command("approve")

@@ -8,8 +8,11 @@ import asyncio
 import email
 import json
 import os
+import signal
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
-from tests.e2e.stack import BIN, address
+from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.settings import Settings
@@ -47,10 +50,7 @@ async def childreg(
     env = {
         "CHILDREG_TASK_QUEUE": task_queue,
         **os.environ,
-        "CHILDREG_DATA_DIR": str(settings.data_dir),
-        "CHILDREG_DATABASE_URL": str(settings.database_url),
-        "CHILDREG_CIPHER_KEY": TEST_KEY,
-        "CHILDREG_TEMPORAL_ADDRESS": str(settings.temporal_address),
+        **childreg_env(settings),
     }
     done = await asyncio.to_thread(
         subprocess.run,
@@ -64,6 +64,43 @@ async def childreg(
     if check and done.returncode != 0:
         raise AssertionError(f"childreg {args[0]} failed: {done.stderr[-2000:]}")
     return done
+
+
+def childreg_env(settings: Settings) -> dict[str, str]:
+    """What every ``childreg`` process of these tests is configured with."""
+    return {
+        "CHILDREG_DATA_DIR": str(settings.data_dir),
+        "CHILDREG_DATABASE_URL": str(settings.database_url),
+        "CHILDREG_CIPHER_KEY": TEST_KEY,
+        "CHILDREG_LINK_SECRET": LINK_SECRET,
+        "CHILDREG_TEMPORAL_ADDRESS": str(settings.temporal_address),
+    }
+
+
+@contextmanager
+def projector(settings: Settings) -> Iterator[None]:
+    """``childreg projector`` as its own process, on a database ``childreg db migrate`` set up."""
+    migrated = subprocess.run(
+        [str(BIN / "childreg"), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **childreg_env(settings)},
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    process = subprocess.Popen(
+        [str(BIN / "childreg"), "projector"],
+        env={**os.environ, **childreg_env(settings)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+        assert process.returncode == 0, log
 
 
 def emails(sink: SmtpSink) -> list[str]:
@@ -143,15 +180,7 @@ async def test_an_upstream_registers_a_child_with_the_temporal_cli(
 async def test_a_reviewer_decides_with_childreg(
     dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
 ) -> None:
-    portrait, certificate = sample_files(settings)
-    request_id = f"vssid-e2e-{uuid.uuid4().hex[:8]}"
-    request_file = settings.data_dir / "request.json"
-    body = builders.request(request_id, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
-    request_file.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    await childreg(
-        settings, "submit", "--request", str(request_file),
-        "--portrait", str(portrait), "--birth-certificate", str(certificate), task_queue=worker,
-    )  # fmt: skip
+    request_id = await submit_with_childreg(settings, worker)
     await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
     refused = await childreg(
         settings,
@@ -175,6 +204,68 @@ async def test_a_reviewer_decides_with_childreg(
         FinalOutcome.REJECTED,
         "RELATIONSHIP_NOT_PROVEN",
     )
+
+
+async def test_a_reviewers_decision_is_read_back_at_the_position_the_command_reports(
+    dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
+) -> None:
+    with projector(settings):
+        request_id = await submit_with_childreg(settings, worker)
+        await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
+        approved = await childreg(
+            settings, "review", "approve", request_id, "--reviewer", builders.REVIEWER
+        )
+        position = json.loads(approved.stdout)["position"]
+        shown = await childreg(
+            settings, "status", request_id, "--json", "--wait-for", str(position), "--timeout", "30"
+        )
+
+    answer = json.loads(shown.stdout)
+    assert isinstance(position, int)
+    assert answer["as_of_position"] >= position
+    assert answer["outcome"] == "approved"
+    assert answer["decided_by"] == builders.REVIEWER
+
+
+async def test_a_guardian_withdraws_through_childreg_and_an_auditor_replays_it_from_the_server(
+    dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
+) -> None:
+    request_id = await submit_with_childreg(settings, worker)
+    workflow_id = f"registration-{request_id}"
+    await _until_awaiting_review(dev_server.client, workflow_id)
+    described = await dev_server.client.get_workflow_handle(workflow_id).describe()
+
+    withdrawn = await childreg(settings, "withdraw", request_id, "--reason", "Gửi nhầm hồ sơ.")
+    result = await result_of(dev_server.client, workflow_id)
+    replayed = await childreg(
+        settings, "audit", "replay-workflows", "--from-server", f"WorkflowId='{workflow_id}'"
+    )
+
+    assert json.loads(withdrawn.stdout) == {"workflow_id": workflow_id, "signal": "withdraw"}
+    assert (result.outcome, result.decided_by) == (FinalOutcome.WITHDRAWN, "guardian")
+    assert replayed.stdout.splitlines()[-1] == "1 histories replayed, 0 failed"
+    # What Temporal shows of the registration (id, memo, search attributes) holds no personal data.
+    assert await described.memo() == {}
+    # Only the server's own BuildIds; the service sets no search attribute.
+    assert [pair.key.name for pair in described.typed_search_attributes] == ["BuildIds"]
+    shown = str(described.raw_description)
+    for value in (builders.CHILD, builders.GUARDIAN, "Khôi", "0912345678", "an.nguyen@"):
+        assert value not in shown
+
+
+async def submit_with_childreg(settings: Settings, task_queue: str) -> str:
+    """``childreg submit`` with the two documents; returns the request id."""
+    portrait, certificate = sample_files(settings)
+    request_id = f"vssid-e2e-{uuid.uuid4().hex[:8]}"
+    request_file = settings.data_dir / f"{request_id}.json"
+    body = builders.request(request_id, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+    request_file.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    await childreg(
+        settings, "submit", "--request", str(request_file),
+        "--portrait", str(portrait), "--birth-certificate", str(certificate),
+        task_queue=task_queue,
+    )  # fmt: skip
+    return request_id
 
 
 async def _until_awaiting_review(client: Client, workflow_id: str) -> None:

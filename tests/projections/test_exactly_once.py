@@ -11,7 +11,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import ProjectionRunner
 
 from domain.service import RegistrationService
-from projections.catalogue import projection_env
+from projections.catalogue import NAMES, projection_env
 from projections.queries import NotFound, ReadModels
 from projections.runners import RunningProjections
 from projections.status import RegistrationStatusProjection, RegistrationStatusView
@@ -127,3 +127,23 @@ def test_two_runners_at_once_apply_each_event_once(
         if service.get(rid).decided_by not in (None, "system", "guardian")
     )
     assert sum(stats.decisions for stats in read_models.all_stats()) == decided
+
+
+def test_each_runner_is_pushed_its_events_through_listen_notify(
+    env: dict[str, str], registrar: Registrar, read_models: ReadModels, database_url: str
+) -> None:
+    registrar.submit("vssid-1", "79001", "0123456789", "7912345678", T0)
+
+    with RunningProjections(env, KEY):
+        read_models.wait_for(registrar.last_position, timeout=20)
+        with psycopg.connect(database_url) as connection:
+            listening = connection.execute(
+                "SELECT query FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query ILIKE 'LISTEN %'"
+            ).fetchall()
+        registrar.submit("vssid-2", "79001", "0198765432", "7900000002", T0)
+        read_models.wait_for(registrar.last_position, timeout=20)  # pushed to every runner
+
+    # One LISTEN session a read model, parked on the event store's channel: nothing polls.
+    assert len(listening) == len(NAMES)
+    assert read_models.status("vssid-2").state == "submitted"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -185,3 +186,38 @@ def test_a_value_that_cannot_be_dumped_is_logged_as_its_scrubbed_text(
     (line,) = lines(json_logs)
     assert line["n"] == 1
     assert "Holder" in str(line["holder"])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "log_format", "is_json"),
+    [
+        (io.StringIO(), LogFormat.AUTO, True),  # a pipe or a file: JSON lines
+        (_Terminal(), LogFormat.AUTO, False),  # a terminal: readable console lines
+        (_Terminal(), LogFormat.JSON, True),
+        (io.StringIO(), LogFormat.CONSOLE, False),
+    ],
+)
+def test_json_off_a_terminal_and_console_on_one_unless_told(
+    stream: io.StringIO, log_format: LogFormat, is_json: bool
+) -> None:
+    configure_logging(log_format, "info", stream)
+    try:
+        structlog.get_logger("childreg").info("worker.started", task_queue="child-registration")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+
+    (line,) = stream.getvalue().splitlines()
+    if is_json:
+        assert json.loads(line)["event"] == "worker.started"
+    else:
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", line)  # without the terminal's colours
+        assert "worker.started" in plain
+        assert "task_queue=child-registration" in plain
+        with pytest.raises(ValueError, match="Expecting value"):
+            json.loads(line)
