@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from activities.recording import end_of_day
+from activities.registry import PostgresRegistry
 from domain.contract import (
+    VIETNAM,
     ApproveSignal,
     DecideUpdate,
     FinalOutcome,
@@ -19,6 +22,7 @@ from domain.contract import (
     WithdrawSignal,
 )
 from domain.registration import registration_id_for
+from domain.registry import Holiday, RegistryData, business_deadline
 from tests.workflow import builders
 from tests.workflow.conftest import (
     Stack,
@@ -289,6 +293,32 @@ async def test_an_overdue_review_is_escalated_and_still_decided(stack: Stack) ->
         e for e in stack.history(request["request_id"]) if type(e).__name__ == "ReviewOverdue"
     )
     assert escalated.escalated_to == [builders.SUPERVISOR]  # type: ignore[attr-defined]
+
+
+async def test_the_review_deadline_skips_weekends_and_holidays_and_expiry_is_the_maximum_wait(
+    stack: Stack,
+) -> None:
+    today = (await stack.env.get_current_time()).astimezone(VIETNAM).date()  # the server's clock
+    next_working_day = business_deadline(today, 1, set())
+    registry = stack.adapters.registry
+    assert isinstance(registry, PostgresRegistry)
+    registry.load(RegistryData(holidays=[Holiday(date=next_working_day, name="Nghỉ lễ")]))
+    request = stack.request()
+    handle = await stack.start(request)
+    status = await reach(handle, "awaiting_review")
+
+    asked = next(
+        e for e in stack.history(request["request_id"]) if type(e).__name__ == "ReviewRequested"
+    )
+    asked_on = asked.timestamp.astimezone(VIETNAM).date()
+    holidays = stack.adapters.registry.holidays(asked_on, asked_on + timedelta(days=60))
+    assert asked_on == today
+    # 3: the office's review_days, the holiday on the first working day adding one.
+    assert status.review_deadline == end_of_day(business_deadline(asked_on, 3, holidays))
+    assert status.review_deadline > end_of_day(business_deadline(asked_on, 3, set()))
+    assert status.expires_at == asked.timestamp + timedelta(days=30)  # max_wait_days
+    await handle.signal("approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.REVIEWER))
+    assert (await handle.result()).outcome is FinalOutcome.APPROVED
 
 
 async def test_a_registration_without_a_decision_expires(stack: Stack) -> None:
