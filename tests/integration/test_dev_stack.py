@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -288,6 +289,22 @@ def test_the_worker_exposes_the_sdk_metrics_for_prometheus(dev: Dev) -> None:
 
     assert "temporal_" in body
     assert 'task_queue="child-registration"' in body
+
+
+def test_temporal_keeps_its_state_in_sqlite_with_the_wal_pragmas(dev: Dev) -> None:
+    database = dev.data_dir / "temporal.db"
+    temporal = next(
+        " ".join(process.cmdline())
+        for process in stack_processes(dev)
+        if "start-dev" in process.cmdline()
+    )
+
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        (journal_mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+
+    assert journal_mode == "wal"  # kept in the file itself
+    assert f"--db-filename {database}" in temporal
+    assert "--sqlite-pragma synchronous=normal" in temporal  # a per-connection setting
 
 
 def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(dev: Dev) -> None:

@@ -470,6 +470,20 @@ async def test_a_withdrawal_after_the_decision_is_refused(stack: Stack) -> None:
 
     assert result.outcome is FinalOutcome.APPROVED
     assert "Withdrawn" not in stack.events(request["request_id"])
+    # The late signal was answered (its activity ran and was refused) before the workflow ended.
+    history = (await handle.fetch_history()).events
+    completed = next(
+        i
+        for i, e in enumerate(history)
+        if e.HasField("workflow_execution_completed_event_attributes")
+    )
+    withdrawal = next(
+        i
+        for i, e in enumerate(history)
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "withdraw"
+    )
+    assert withdrawal < completed
 
 
 async def test_a_second_registration_for_the_child_waits_for_the_first(stack: Stack) -> None:
