@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,17 @@ async def test_an_upstream_registers_a_child_with_the_temporal_cli(
         "ChildAccountActivated",
     ]
     assert events.count("GuardianNotified") == 4  # received and approved, by email and SMS
+    # The receipt (the 2-hour acknowledgement) goes out first, by both channels, before any check.
+    stored = adapters.service.history(registration_id_for(request_id))
+    submitted_at = stored[0].timestamp
+    receipts = [
+        e
+        for e in stored
+        if type(e).__name__ == "GuardianNotified" and e.kind == "received"  # type: ignore[attr-defined]
+    ]
+    assert sorted(e.channel for e in receipts) == ["email", "sms"]  # type: ignore[attr-defined]
+    assert all(e.timestamp - submitted_at < timedelta(hours=2) for e in receipts)
+    assert max(stored.index(e) for e in receipts) < events.index("IdentityVerified")
     assert len(emails(sink)) == 2
     kept = adapters.service.get(registration_id_for(request_id)).documents
     assert kept["portrait"]["metadata_stripped"]
