@@ -15,6 +15,9 @@ from workers.audit import load_histories, replay
 from workers.audit_cli import register
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+BEFORE_THE_REDESIGN = HISTORIES / "recorded-2026-12-02"
+"""Every path again, recorded on main before the layout was redesigned (issue 10): the code moved
+around the workflow must still replay what it ran before."""
 PATHS = {
     "approved", "rejected_by_update", "refused_then_approved", "auto_rejected_identity",
     "auto_rejected_document", "supplement_then_approved", "supplement_expired",
@@ -22,17 +25,21 @@ PATHS = {
 }  # fmt: skip
 
 
-def test_every_path_of_the_lifecycle_has_a_recorded_history() -> None:
-    assert {name for name, _ in load_histories(HISTORIES)} == PATHS
+@pytest.mark.parametrize("corpus", [HISTORIES, BEFORE_THE_REDESIGN], ids=["first", "pre-redesign"])
+def test_every_path_of_the_lifecycle_has_a_recorded_history(corpus: Path) -> None:
+    assert {name for name, _ in load_histories(corpus)} == PATHS
 
 
-def test_the_recorded_histories_replay_with_the_current_workflow(tmp_path: Path) -> None:
+@pytest.mark.parametrize("corpus", [HISTORIES, BEFORE_THE_REDESIGN], ids=["first", "pre-redesign"])
+def test_the_recorded_histories_replay_with_the_current_workflow(
+    corpus: Path, tmp_path: Path
+) -> None:
     app = typer.Typer()
     register(app)
 
     result = CliRunner().invoke(
         app,
-        ["audit", "replay-workflows", str(HISTORIES)],
+        ["audit", "replay-workflows", str(corpus)],
         env={"CHILDREG_DATA_DIR": str(tmp_path), "CHILDREG_LOG_FORMAT": "json"},
     )
 
