@@ -2,8 +2,11 @@
 
 Persistence is picked by configuration (the ``env`` given by the composition root: PostgreSQL
 in every process, an in-memory store in unit tests), not by code. Methods take plain values and
-return plain data, never live aggregates. Each command is idempotent through its cause's command
-id, and is retried on a concurrent write by reloading the registration and deciding again.
+return plain data, never live aggregates: :meth:`RegistrationService.submit` records a
+submission (valid or refused), :meth:`RegistrationService.execute` carries out any other command
+of the ``Registration`` aggregate inside the service. Each command is idempotent through its
+cause's command id, and is retried on a concurrent write by reloading the registration and
+deciding again.
 """
 
 from __future__ import annotations
@@ -119,12 +122,6 @@ class RegistrationService(Application[UUID]):
         again returns the registration recorded under it; a different valid request under a
         request id already used is a :class:`CommandConflict`.
         """
-        if isinstance(submission, RefusedRequest):
-            if rejection is None:
-                raise ValueError("rejection: a refused submission is recorded with its rejection")
-            payload, office_code = submission.as_sent, submission.office_code
-        else:
-            payload, office_code = submission.model_dump(mode="json"), submission.office_code
         registration_id = registration_id_for(submission.request_id)
         for _ in range(_CONCURRENT_WRITE_ATTEMPTS):
             try:
@@ -132,14 +129,11 @@ class RegistrationService(Application[UUID]):
             except RegistrationNotFound:
                 pass
             else:
-                if isinstance(submission, RegistrationRequest) and existing.request != payload:
+                # A refused request is answered with what is recorded: it has nothing to compare.
+                if isinstance(submission, RegistrationRequest) and not _same(existing, submission):
                     raise CommandConflict(submission.request_id, "another request", "this request")
                 return _view(existing)
-            registration = Registration.submit(submission.request_id, payload, office_code, cause)
-            if isinstance(submission, RefusedRequest) and rejection is not None:
-                registration.auto_reject(
-                    submission.reason_code, submission.field, submission.detail, rejection
-                )
+            registration = _submitted(submission, cause, rejection)
             try:
                 recordings = self.save(registration)
             except IntegrityError:
@@ -201,6 +195,26 @@ class RegistrationService(Application[UUID]):
         if not isinstance(registration, Registration):
             raise RegistrationNotFound(str(registration_id))
         return registration
+
+
+def _submitted(
+    submission: RegistrationRequest | RefusedRequest, cause: Cause, rejection: Cause | None
+) -> Registration:
+    """A new registration of ``submission``: submitted, and auto-rejected when it was refused."""
+    if isinstance(submission, RegistrationRequest):
+        payload = submission.model_dump(mode="json")
+        return Registration.submit(submission.request_id, payload, submission.office_code, cause)
+    if rejection is None:
+        raise ValueError("rejection: a refused submission is recorded with its rejection")
+    registration = Registration.submit(
+        submission.request_id, submission.as_sent, submission.office_code, cause
+    )
+    registration.auto_reject(submission.reason_code, submission.field, submission.detail, rejection)
+    return registration
+
+
+def _same(registration: Registration, request: RegistrationRequest) -> bool:
+    return registration.request == request.model_dump(mode="json")
 
 
 def _is_registration_command(command: object) -> bool:
