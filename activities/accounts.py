@@ -112,8 +112,11 @@ class AccountActivities:
                 registration_id,
             )
             try:
-                view = self._service.activate_child_account(
-                    registration_id, str(account_id), cause(step, "activate")
+                view = self._service.execute(
+                    registration_id,
+                    Registration.activate_child_account,
+                    str(account_id),
+                    cause(step, "activate"),
                 )
             except REFUSED as refused:
                 return outcome(self._service.get(registration_id), str(refused))

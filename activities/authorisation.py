@@ -1,8 +1,8 @@
-"""Reviewer decisions: who may decide, and recording what they decided or why it was refused.
+"""Reviewer decisions as an activity: authorise, record what was decided or why it was refused.
 
-A reviewer may decide a registration of their own office when active, as a reviewer or a
-supervisor. A refused attempt is recorded (DecisionRefused) for the audit and answered with the
-reason. The decision id makes a decision idempotent: delivered twice, it counts once.
+Who may decide, and the reason a refusal is recorded with, are ``domain.authorisation``. A
+refused attempt is recorded (DecisionRefused) for the audit and answered with the reason. The
+decision id makes a decision idempotent: delivered twice, it counts once.
 """
 
 from __future__ import annotations
@@ -15,26 +15,13 @@ from temporalio import activity
 
 from activities.messages import DecisionInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from domain.authorisation import NotAuthorised, authorise, refusal_reason
 from domain.contract import DecideUpdate, Outcome
-from domain.registration import ActorKind, State
+from domain.registration import ActorKind, Registration
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService, RegistrationView
 
 log = structlog.get_logger(__name__)
-
-
-class NotAuthorised(Exception):
-    """The reviewer may not decide this registration; the message names the rule."""
-
-
-def authorise(registry: RegistryLookups, reviewer_id: str, office_code: str) -> None:
-    reviewer = registry.reviewer(reviewer_id)
-    if reviewer is None:
-        raise NotAuthorised("reviewer_id: no reviewer with this id")
-    if not reviewer.active:
-        raise NotAuthorised("reviewer_id: the reviewer is not active")
-    if reviewer.office_code != office_code:
-        raise NotAuthorised("reviewer_id: the reviewer is not of this registration's office")
 
 
 class DecisionActivities:
@@ -60,7 +47,7 @@ class DecisionActivities:
                 authorise(self._registry, decision.reviewer_id, view.office_code)
                 view = self._record(view, data)
             except (NotAuthorised, *REFUSED) as refused:
-                return self._refuse(data, _why(refused, view))
+                return self._refuse(data, refusal_reason(refused, view.state.value))
         log.info(
             "review.decided",
             registration_id=step.registration_id,
@@ -81,20 +68,27 @@ class DecisionActivities:
         )
         registration_id = view.registration_id
         if decision.outcome is Outcome.APPROVE:
-            return self._service.approve(
-                registration_id, decision.decision_id, decision.reviewer_id, decision.note, decided
+            return self._service.execute(
+                registration_id,
+                Registration.approve,
+                decision.decision_id,
+                decision.reviewer_id,
+                decision.note,
+                decided,
             )
         if decision.outcome is Outcome.REJECT:
-            return self._service.reject(
+            return self._service.execute(
                 registration_id,
+                Registration.reject,
                 decision.decision_id,
                 decision.reviewer_id,
                 decision.reason_code,
                 decision.note,
                 decided,
             )
-        return self._service.request_supplement(
+        return self._service.execute(
             registration_id,
+            Registration.request_supplement,
             decision.decision_id,
             decision.reviewer_id,
             list(decision.documents or []),
@@ -106,8 +100,9 @@ class DecisionActivities:
     def _refuse(self, data: DecisionInput, why: str) -> StepOutcome:
         step, decision = data.step, data.decision
         registration_id = UUID(step.registration_id)
-        view = self._service.refuse_decision(
+        view = self._service.execute(
             registration_id,
+            Registration.refuse_decision,
             decision.decision_id,
             decision.reviewer_id,
             decision.outcome.value,
@@ -131,20 +126,6 @@ class DecisionActivities:
         return outcome(view, why, why.partition(":")[0])
 
 
-def _why(refused: Exception, view: RegistrationView) -> str:
-    if isinstance(refused, NotAuthorised):
-        return str(refused)
-    name = type(refused).__name__
-    if name == "IllegalTransition":
-        return f"state: the registration is not awaiting review (it is {view.state.value})"
-    if name == "CommandConflict":
-        return "decision_id: already used for another decision"
-    return str(refused)
-
-
 def _fingerprint(decision: DecideUpdate) -> str:
     """Refusals of one decision id for different decisions are recorded apart."""
     return f"{decision.outcome.value}:{decision.reviewer_id}"
-
-
-__all__ = ["DecisionActivities", "NotAuthorised", "State", "authorise"]

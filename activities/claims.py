@@ -8,7 +8,6 @@ a registration in progress.
 
 from __future__ import annotations
 
-from typing import Protocol
 from uuid import UUID
 
 from psycopg_pool import ConnectionPool
@@ -26,24 +25,8 @@ CREATE INDEX IF NOT EXISTS registry_child_claims_registration
 _SCHEMA_LOCK = 0x63_6C_61_69_6D_73  # "claims": serialises concurrent schema creation
 
 
-class ChildClaims(Protocol):
-    """Who holds the claim on a child (the registration that may go on)."""
-
-    def claim(self, child_code: str, registration_id: UUID) -> UUID:
-        """Claim the child for ``registration_id`` unless another registration holds it.
-
-        Returns the holder after the call: ``registration_id`` itself when the claim is (or
-        already was) ours. Idempotent.
-        """
-        ...
-
-    def release(self, registration_id: UUID) -> None:
-        """Drop every claim ``registration_id`` holds. Idempotent."""
-        ...
-
-
 class PostgresChildClaims:
-    """The claims table over a connection pool the caller owns."""
+    """``domain.identity.ChildClaims``: the claims table over a connection pool the caller owns."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool

@@ -33,6 +33,7 @@ from activities.files import write_atomically
 from activities.messages import DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import document_name
+from domain.registration import Registration
 from domain.service import RegistrationService
 
 log = structlog.get_logger(__name__)
@@ -313,8 +314,9 @@ class DocumentActivities:
             except DocumentRefused as refused:
                 where = f"documents.{name}"
                 try:
-                    view = self._service.auto_reject(
+                    view = self._service.execute(
                         registration_id,
+                        Registration.auto_reject,
                         refused.reason_code,
                         where,
                         f"{where}: {refused.rule}",
@@ -345,8 +347,12 @@ class DocumentActivities:
                 }
                 found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
             try:
-                view = self._service.store_documents(
-                    registration_id, kept, found, cause(step, f"documents:{data.round}")
+                view = self._service.execute(
+                    registration_id,
+                    Registration.store_documents,
+                    kept,
+                    found,
+                    cause(step, f"documents:{data.round}"),
                 )
             except REFUSED as error:
                 return outcome(self._service.get(registration_id), str(error))

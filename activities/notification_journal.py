@@ -39,19 +39,18 @@ class EventStoreNotificationJournal:
     def prepared(self, record: NotificationRecord) -> None:
         step = f"prepared:{record.message_id}:{record.body_sha256[:16]}:{(record.attachment_sha256 or '')[:16]}"
         delivery = record.delivery
-        self._service.command(
+        self._service.execute(
             record.registration_id,
-            lambda r: r.prepare_notification(
-                delivery,
-                record.channel.value,
-                record.template_id,
-                record.template_version,
-                record.recipient_masked,
-                record.body_sha256,
-                record.attachment_sha256,
-                record.message_id,
-                _cause(r, delivery, record.channel, step, record.at),
-            ),
+            Registration.prepare_notification,
+            delivery,
+            record.channel.value,
+            record.template_id,
+            record.template_version,
+            record.recipient_masked,
+            record.body_sha256,
+            record.attachment_sha256,
+            record.message_id,
+            self._cause(record.registration_id, delivery, record.channel, step, record.at),
         )
 
     def sent(
@@ -63,11 +62,13 @@ class EventStoreNotificationJournal:
         at: datetime,
     ) -> None:
         name = _name(delivery)
-        self._service.command(
+        self._service.execute(
             registration_id,
-            lambda r: r.notification_sent(
-                name, channel.value, message_id, _cause(r, name, channel, "sent", at)
-            ),
+            Registration.notification_sent,
+            name,
+            channel.value,
+            message_id,
+            self._cause(registration_id, name, channel, "sent", at),
         )
 
     def failed(
@@ -81,11 +82,14 @@ class EventStoreNotificationJournal:
     ) -> None:
         name = _name(delivery)
         step = "failed" if permanent else f"attempt-failed:{at.isoformat()}"
-        self._service.command(
+        self._service.execute(
             registration_id,
-            lambda r: r.notification_failed(
-                name, channel.value, error, permanent, _cause(r, name, channel, step, at)
-            ),
+            Registration.notification_failed,
+            name,
+            channel.value,
+            error,
+            permanent,
+            self._cause(registration_id, name, channel, step, at),
         )
 
     def skipped(
@@ -97,28 +101,30 @@ class EventStoreNotificationJournal:
         at: datetime,
     ) -> None:
         name = _name(delivery)
-        self._service.command(
+        self._service.execute(
             registration_id,
-            lambda r: r.notification_skipped(
-                name, channel.value, why, _cause(r, name, channel, "skipped", at)
-            ),
+            Registration.notification_skipped,
+            name,
+            channel.value,
+            why,
+            self._cause(registration_id, name, channel, "skipped", at),
+        )
+
+    def _cause(
+        self, registration_id: UUID, delivery: str, channel: Channel, step: str, at: datetime
+    ) -> Cause:
+        # The delivery's name is in the command id: the second round's "sent" is not the first's.
+        request_id = self._service.get(registration_id).request_id
+        return Cause(
+            ActorKind.SYSTEM,
+            ACTOR_ID,
+            f"registration-{request_id}",
+            f"notification:{delivery}:{channel.value}:{step}",
+            at,
+            causation_id=f"notification:{delivery}:{channel.value}",
         )
 
 
 def _name(delivery: str) -> str:
     """The plain string (a ``NotificationKind`` is a ``str`` subclass: store its value)."""
     return str(delivery)
-
-
-def _cause(
-    registration: Registration, delivery: str, channel: Channel, step: str, at: datetime
-) -> Cause:
-    # The delivery's name is in the command id: the second round's "sent" is not the first's.
-    return Cause(
-        ActorKind.SYSTEM,
-        ACTOR_ID,
-        f"registration-{registration.request_id}",
-        f"notification:{delivery}:{channel.value}:{step}",
-        at,
-        causation_id=f"notification:{delivery}:{channel.value}",
-    )

@@ -11,15 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.claims import ChildClaims
 from activities.messages import (
     ClaimInput,
     ReviewInput,
@@ -30,27 +27,18 @@ from activities.messages import (
     SupplementInput,
     WithdrawInput,
 )
-from domain.contract import VIETNAM, parse_request, workflow_id_for
-from domain.errors import (
-    CommandConflict,
-    DecisionRule,
-    IllegalTransition,
-    InvalidRequest,
-    InvalidValue,
-    RegistrationNotFound,
-)
+from domain.calendar import review_deadlines
+from domain.errors import CommandConflict, DecisionRule, IllegalTransition, RegistrationNotFound
+from domain.identity import ChildClaims
+from domain.intake import RefusedRequest, read_submission
 from domain.registration import ActorKind, Cause, Registration, registration_id_for
-from domain.registry import RegistryLookups, business_deadline
+from domain.registry import RegistryLookups
 from domain.service import RegistrationService, RegistrationView
-from domain.values import WORKFLOW_ID_PREFIX, RequestId, parse
 
 log = structlog.get_logger(__name__)
 
 REFUSED = (IllegalTransition, DecisionRule, CommandConflict)
 """Domain errors that answer "no" to a step: reported, recorded when they are decisions, not retried."""
-
-HOLIDAY_HORIZON_DAYS = 120
-"""How far ahead holidays are read when a deadline is counted (review_days is at most 30)."""
 
 
 def cause(
@@ -98,11 +86,6 @@ def domain_errors_not_retried() -> Iterator[None]:
         ) from None
 
 
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The end of ``day`` in Vietnam: a deadline "on" a day lasts until that day is over."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), VIETNAM)
-
-
 class RecordingActivities:
     """The steps that only record: submission, review requests, overdue, expiry, withdrawal."""
 
@@ -126,79 +109,35 @@ class RecordingActivities:
         The invalid request is kept as sent (the event store is encrypted) together with its
         rejection, in one save: nothing is half-stored, and the reason names the field.
         """
-        raw = data.raw_request
-        request_id = _request_id(raw, data.workflow_id)
+        submission = read_submission(data.raw_request, data.workflow_id)
         step = Step(
             workflow_id=data.workflow_id,
-            registration_id=str(registration_id_for(request_id)),
+            registration_id=str(registration_id_for(submission.request_id)),
             at=data.at,
         )
-        submitted = cause(step, "submit", kind=ActorKind.UPSTREAM, actor_id="upstream")
         try:
-            request = parse_request(raw)
-            if request.request_id != request_id:
-                # Started under another workflow id (see _request_id): else two workflows could
-                # drive one registration, the same body under two ids.
-                raise InvalidRequest(
-                    "INVALID_REQUEST",
-                    [
-                        InvalidValue(
-                            "request_id", f"must be the workflow id after {WORKFLOW_ID_PREFIX}"
-                        )
-                    ],
-                )
-        except InvalidRequest as invalid:
-            return self._record_invalid(step, request_id, raw, invalid, submitted)
-        try:
-            view = self._service.submit(request, submitted)
+            view = self._service.submit(
+                submission,
+                cause(step, "submit", kind=ActorKind.UPSTREAM, actor_id="upstream"),
+                rejection=cause(step, "auto-reject"),
+            )
         except CommandConflict:
             raise ApplicationError(
                 "request_id: already used for a different request",
                 type="InvalidRequest",
                 non_retryable=True,
             ) from None
+        if isinstance(submission, RefusedRequest):
+            if view.position is not None:  # recorded now, not by an earlier attempt
+                log.info(
+                    "registration.auto_rejected",
+                    registration_id=step.registration_id,
+                    reason_code=submission.reason_code,
+                    field=submission.field,
+                )
+            return outcome(view, submission.reason_code, submission.field)
         log.info("registration.submitted", registration_id=step.registration_id)
         return outcome(view)
-
-    def _record_invalid(
-        self,
-        step: Step,
-        request_id: str,
-        raw: Any,
-        invalid: InvalidRequest,
-        submitted: Cause,
-    ) -> StepOutcome:
-        registration_id = registration_uuid(step)
-        as_sent = raw if isinstance(raw, dict) else {"as_sent": raw}  # kept whatever it is
-        for _ in range(3):
-            try:
-                return outcome(
-                    self._service.get(registration_id), invalid.reason_code, invalid.field
-                )
-            except RegistrationNotFound:
-                pass
-            office = as_sent.get("office_code")
-            registration = Registration.submit(
-                request_id,
-                as_sent,
-                office if isinstance(office, str) and len(office) <= 8 else "",
-                submitted,
-            )
-            registration.auto_reject(
-                invalid.reason_code, invalid.field, str(invalid), cause(step, "auto-reject")
-            )
-            try:
-                self._service.save(registration)
-            except IntegrityError:
-                continue  # recorded concurrently by a retry: read it back
-            log.info(
-                "registration.auto_rejected",
-                registration_id=step.registration_id,
-                reason_code=invalid.reason_code,
-                field=invalid.field,
-            )
-            return outcome(self._service.get(registration_id), invalid.reason_code, invalid.field)
-        raise RuntimeError("could not record the invalid submission")
 
     @activity.defn(name="request_review")
     def request_review(self, data: ReviewInput) -> StepOutcome:
@@ -206,20 +145,14 @@ class RecordingActivities:
         step = data.step
         with domain_errors_not_retried():
             view = self._service.get(registration_uuid(step))
-            office = self._registry.office(view.office_code)
-            review_days = office.review_days if office else 3
-            start = step.at.astimezone(VIETNAM).date()
-            holidays = self._registry.holidays(
-                start, start + dt.timedelta(days=HOLIDAY_HORIZON_DAYS)
-            )
-            deadline = end_of_day(business_deadline(start, review_days, holidays))
-            expires_at = step.at + self._max_wait
+            deadlines = review_deadlines(self._registry, view.office_code, step.at, self._max_wait)
             return self._step(
                 step,
-                lambda: self._service.request_review(
+                lambda: self._service.execute(
                     view.registration_id,
-                    min(deadline, expires_at),
-                    expires_at,
+                    Registration.request_review,
+                    deadlines.deadline,
+                    deadlines.expires_at,
                     cause(step, f"review:{data.round}"),
                 ),
             )
@@ -233,8 +166,11 @@ class RecordingActivities:
             supervisors = [s.reviewer_id for s in self._registry.supervisors(view.office_code)]
             result = self._step(
                 step,
-                lambda: self._service.mark_overdue(
-                    view.registration_id, supervisors, cause(step, f"overdue:{data.round}")
+                lambda: self._service.execute(
+                    view.registration_id,
+                    Registration.mark_overdue,
+                    supervisors,
+                    cause(step, f"overdue:{data.round}"),
                 ),
             )
         log.info(
@@ -251,8 +187,10 @@ class RecordingActivities:
         with domain_errors_not_retried():
             return self._step(
                 step,
-                lambda: self._service.expire(
-                    registration_uuid(step), cause(step, f"expire:{data.round}")
+                lambda: self._service.execute(
+                    registration_uuid(step),
+                    Registration.expire,
+                    cause(step, f"expire:{data.round}"),
                 ),
             )
 
@@ -262,8 +200,9 @@ class RecordingActivities:
         with domain_errors_not_retried():
             return self._step(
                 step,
-                lambda: self._service.withdraw(
+                lambda: self._service.execute(
                     registration_uuid(step),
+                    Registration.withdraw,
                     data.reason,
                     cause(step, "withdraw", kind=ActorKind.GUARDIAN, actor_id="guardian"),
                 ),
@@ -275,8 +214,9 @@ class RecordingActivities:
         with domain_errors_not_retried():
             return self._step(
                 step,
-                lambda: self._service.provide_supplement(
+                lambda: self._service.execute(
                     registration_uuid(step),
+                    Registration.provide_supplement,
                     dict(data.documents),
                     cause(
                         step,
@@ -297,15 +237,3 @@ class RecordingActivities:
             return outcome(command())
         except REFUSED as refused:
             return outcome(self._service.get(registration_uuid(step)), str(refused))
-
-
-def _request_id(raw: Any, workflow_id: str) -> str:
-    """The request id the registration is kept under; the workflow id when the sent one is invalid."""
-    sent = raw.get("request_id") if isinstance(raw, dict) else None
-    try:
-        request_id: str = parse(RequestId, sent, "request_id")
-    except ValueError:
-        return workflow_id
-    if workflow_id_for(request_id) != workflow_id:
-        return workflow_id  # refused too: kept under the id it was started with
-    return request_id

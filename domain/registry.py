@@ -1,9 +1,9 @@
 """The registry: the management data an office checks a registration against.
 
 One model per kind of row (offices, reviewers, persons, accounts, holidays), the rules that hold
-across the rows of one load, and the business-day arithmetic of review deadlines. Where rows come
-from (CSV files) and where they are kept (PostgreSQL) is the business of ``workers`` and
-``activities``.
+across the rows of one load, and the port the domain's rules read the registry through (the
+identity check, reviewer authorisation, the calendar of review deadlines). Where rows come from
+(CSV files) and where they are kept (PostgreSQL) is the business of ``workers`` and ``activities``.
 
 Problems are reported as ``where: column: rule`` lines and never quote a value: registry rows hold
 people's names, codes and dates of birth.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Protocol
@@ -322,37 +321,14 @@ def personal_id_problems(data: RegistryData, stored_holders: Mapping[str, str]) 
     return problems
 
 
-# --- deadlines -------------------------------------------------------------------------------------
-
-
-def is_working_day(day: dt.date, holidays: AbstractSet[dt.date]) -> bool:
-    return day.weekday() < 5 and day not in holidays  # Monday to Friday
-
-
-def business_deadline(
-    start: dt.date, business_days: int, holidays: AbstractSet[dt.date]
-) -> dt.date:
-    """The day on which ``business_days`` working days after ``start`` have passed.
-
-    ``start`` itself does not count; Saturdays, Sundays and ``holidays`` are skipped. Submitted on
-    Friday with 3 days: due on Wednesday. Zero days: ``start``.
-    """
-    if business_days < 0:
-        raise ValueError("business_days must not be negative")
-    day = start
-    remaining = business_days
-    while remaining:
-        day += dt.timedelta(days=1)
-        if is_working_day(day, holidays):
-            remaining -= 1
-    return day
-
-
 # --- the port ---------------------------------------------------------------------------------------
 
 
 class RegistryLookups(Protocol):
-    """What the identity check, reviewer authorisation and review deadlines read from the registry."""
+    """What the domain's rules read from the registry: the identity check (``domain.identity``),
+    reviewer authorisation (``domain.authorisation``) and review deadlines (``domain.calendar``).
+
+    Implemented over PostgreSQL in ``activities.registry``; in memory for the tests."""
 
     def office(self, code: str) -> Office | None: ...
 

@@ -2,8 +2,11 @@
 
 Persistence is picked by configuration (the ``env`` given by the composition root: PostgreSQL
 in every process, an in-memory store in unit tests), not by code. Methods take plain values and
-return plain data, never live aggregates. Each command is idempotent through its cause's command
-id, and is retried on a concurrent write by reloading the registration and deciding again.
+return plain data, never live aggregates: :meth:`RegistrationService.submit` records a
+submission (valid or refused), :meth:`RegistrationService.execute` carries out any other command
+of the ``Registration`` aggregate inside the service. Each command is idempotent through its
+cause's command id, and is retried on a concurrent write by reloading the registration and
+deciding again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -19,9 +22,12 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.contract import FinalOutcome, RegistrationRequest, RegistrationStatus
 from domain.errors import CommandConflict, RegistrationNotFound
+from domain.intake import RefusedRequest
 from domain.registration import Cause, Registration, State, registration_id_for
 
 _CONCURRENT_WRITE_ATTEMPTS = 5
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -103,23 +109,31 @@ class RegistrationService(Application[UUID]):
 
     # --- commands ---------------------------------------------------------------------------------
 
-    def submit(self, request: RegistrationRequest, cause: Cause) -> RegistrationView:
-        """Record a submission. Submitting the same request id again returns the same registration;
-        a different request under a request id already used is a :class:`CommandConflict`."""
-        payload = request.model_dump(mode="json")
-        registration_id = registration_id_for(request.request_id)
+    def submit(
+        self,
+        submission: RegistrationRequest | RefusedRequest,
+        cause: Cause,
+        rejection: Cause | None = None,
+    ) -> RegistrationView:
+        """Record a submission, valid or refused.
+
+        A refused one is kept as sent together with its auto-rejection (``rejection`` is that
+        command's cause), in one save: nothing is half-stored. Submitting the same request id
+        again returns the registration recorded under it; a different valid request under a
+        request id already used is a :class:`CommandConflict`.
+        """
+        registration_id = registration_id_for(submission.request_id)
         for _ in range(_CONCURRENT_WRITE_ATTEMPTS):
             try:
                 existing = self._load(registration_id)
             except RegistrationNotFound:
                 pass
             else:
-                if existing.request != payload:
-                    raise CommandConflict(request.request_id, "another request", "this request")
+                # A refused request is answered with what is recorded: it has nothing to compare.
+                if isinstance(submission, RegistrationRequest) and not _same(existing, submission):
+                    raise CommandConflict(submission.request_id, "another request", "this request")
                 return _view(existing)
-            registration = Registration.submit(
-                request.request_id, payload, request.office_code, cause
-            )
+            registration = _submitted(submission, cause, rejection)
             try:
                 recordings = self.save(registration)
             except IntegrityError:
@@ -127,130 +141,34 @@ class RegistrationService(Application[UUID]):
             return _view(registration, recordings[-1].notification.id if recordings else None)
         raise RuntimeError("could not record the submission after repeated concurrent writes")
 
-    def verify_identity(
+    def execute(
         self,
         registration_id: UUID,
-        child_code: str,
-        guardian_code: str,
-        warnings: list[str],
-        cause: Cause,
+        command: Callable[Concatenate[Registration, P], None],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.verify_identity(child_code, guardian_code, warnings, cause)
-        )
+        """Carry out one of the registration's commands and return the registration as plain data.
 
-    def auto_reject(
-        self,
-        registration_id: UUID,
-        reason_code: str,
-        field_name: str | None,
-        detail: str,
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.auto_reject(reason_code, field_name, detail, cause)
-        )
-
-    def store_documents(
-        self,
-        registration_id: UUID,
-        documents: dict[str, dict[str, Any]],
-        warnings: list[str],
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.store_documents(documents, warnings, cause)
-        )
-
-    def request_review(
-        self, registration_id: UUID, deadline: datetime, expires_at: datetime, cause: Cause
-    ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.request_review(deadline, expires_at, cause)
-        )
-
-    def mark_overdue(
-        self, registration_id: UUID, escalated_to: list[str], cause: Cause
-    ) -> RegistrationView:
-        return self._command(registration_id, lambda r: r.mark_overdue(escalated_to, cause))
-
-    def approve(
-        self,
-        registration_id: UUID,
-        decision_id: str,
-        reviewer_id: str,
-        note: str | None,
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.approve(decision_id, reviewer_id, note, cause)
-        )
-
-    def reject(
-        self,
-        registration_id: UUID,
-        decision_id: str,
-        reviewer_id: str,
-        reason_code: str | None,
-        note: str | None,
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id, lambda r: r.reject(decision_id, reviewer_id, reason_code, note, cause)
-        )
-
-    def request_supplement(
-        self,
-        registration_id: UUID,
-        decision_id: str,
-        reviewer_id: str,
-        documents: list[str],
-        note: str,
-        due: datetime,
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id,
-            lambda r: r.request_supplement(decision_id, reviewer_id, documents, note, due, cause),
-        )
-
-    def provide_supplement(
-        self, registration_id: UUID, documents: dict[str, str], cause: Cause
-    ) -> RegistrationView:
-        return self._command(registration_id, lambda r: r.provide_supplement(documents, cause))
-
-    def refuse_decision(
-        self,
-        registration_id: UUID,
-        decision_id: str,
-        reviewer_id: str,
-        outcome: str,
-        why: str,
-        cause: Cause,
-    ) -> RegistrationView:
-        return self._command(
-            registration_id,
-            lambda r: r.refuse_decision(decision_id, reviewer_id, outcome, why, cause),
-        )
-
-    def withdraw(
-        self, registration_id: UUID, reason_text: str | None, cause: Cause
-    ) -> RegistrationView:
-        return self._command(registration_id, lambda r: r.withdraw(reason_text, cause))
-
-    def expire(self, registration_id: UUID, cause: Cause) -> RegistrationView:
-        return self._command(registration_id, lambda r: r.expire(cause))
-
-    def activate_child_account(
-        self, registration_id: UUID, account_id: str, cause: Cause
-    ) -> RegistrationView:
-        return self._command(registration_id, lambda r: r.activate_child_account(account_id, cause))
-
-    def command(
-        self, registration_id: UUID, action: Callable[[Registration], None]
-    ) -> RegistrationView:
-        """Run any aggregate command (for the notification journal and other adapters)."""
-        return self._command(registration_id, action)
+        ``execute(registration_id, Registration.approve, decision_id, reviewer_id, note, cause)``
+        loads the registration, applies the command and saves what it recorded; on a concurrent
+        write it loads the fresh state and decides again. The aggregate never leaves the service:
+        ``command`` must be one of ``Registration``'s own public methods.
+        """
+        if not _is_registration_command(command):
+            raise TypeError("command: must be a public method of Registration")
+        for _ in range(_CONCURRENT_WRITE_ATTEMPTS):
+            registration = self._load(registration_id)
+            command(registration, *args, **kwargs)
+            if not registration.pending_events:
+                return _view(registration)
+            try:
+                recordings = self.save(registration)
+            except IntegrityError:
+                continue  # another writer got there first: decide again on the fresh state
+            return _view(registration, recordings[-1].notification.id if recordings else None)
+        raise RuntimeError("could not record the command after repeated concurrent writes")
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -278,20 +196,30 @@ class RegistrationService(Application[UUID]):
             raise RegistrationNotFound(str(registration_id))
         return registration
 
-    def _command(
-        self, registration_id: UUID, action: Callable[[Registration], None]
-    ) -> RegistrationView:
-        for _ in range(_CONCURRENT_WRITE_ATTEMPTS):
-            registration = self._load(registration_id)
-            action(registration)
-            if not registration.pending_events:
-                return _view(registration)
-            try:
-                recordings = self.save(registration)
-            except IntegrityError:
-                continue  # another writer got there first: decide again on the fresh state
-            return _view(registration, recordings[-1].notification.id if recordings else None)
-        raise RuntimeError("could not record the command after repeated concurrent writes")
+
+def _submitted(
+    submission: RegistrationRequest | RefusedRequest, cause: Cause, rejection: Cause | None
+) -> Registration:
+    """A new registration of ``submission``: submitted, and auto-rejected when it was refused."""
+    if isinstance(submission, RegistrationRequest):
+        payload = submission.model_dump(mode="json")
+        return Registration.submit(submission.request_id, payload, submission.office_code, cause)
+    if rejection is None:
+        raise ValueError("rejection: a refused submission is recorded with its rejection")
+    registration = Registration.submit(
+        submission.request_id, submission.as_sent, submission.office_code, cause
+    )
+    registration.auto_reject(submission.reason_code, submission.field, submission.detail, rejection)
+    return registration
+
+
+def _same(registration: Registration, request: RegistrationRequest) -> bool:
+    return registration.request == request.model_dump(mode="json")
+
+
+def _is_registration_command(command: object) -> bool:
+    name = getattr(command, "__name__", "")
+    return not name.startswith("_") and vars(Registration).get(name) is command
 
 
 def _view(registration: Registration, position: int | None = None) -> RegistrationView:

@@ -94,16 +94,36 @@ def bench_event_store(database_url: str, count: int = 150) -> None:
                 parse_request({**request, "request_id": request_id}), cause(request_id, request_id)
             )
             registration_id = view.registration_id
-            service.verify_identity(
-                registration_id, "7912345678", "0123456789", [], cause("identity", request_id)
+            service.execute(
+                registration_id,
+                Registration.verify_identity,
+                "7912345678",
+                "0123456789",
+                [],
+                cause("identity", request_id),
             )
-            service.store_documents(
-                registration_id, {"portrait": {"sha256": "a" * 64}}, [], cause("docs", request_id)
+            service.execute(
+                registration_id,
+                Registration.store_documents,
+                {"portrait": {"sha256": "a" * 64}},
+                [],
+                cause("docs", request_id),
             )
-            service.request_review(
-                registration_id, T0, T0 + timedelta(days=30), cause("review", request_id)
+            service.execute(
+                registration_id,
+                Registration.request_review,
+                T0,
+                T0 + timedelta(days=30),
+                cause("review", request_id),
             )
-            service.approve(registration_id, "d", "rv-79001-01", None, cause("d", request_id))
+            service.execute(
+                registration_id,
+                Registration.approve,
+                "d",
+                "rv-79001-01",
+                None,
+                cause("d", request_id),
+            )
 
     seconds = timed(run)
     report(

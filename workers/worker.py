@@ -23,12 +23,13 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities, PostgresChildAccounts
 from activities.authorisation import DecisionActivities
-from activities.claims import ChildClaims, PostgresChildClaims
+from activities.claims import PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
-from activities.identity import IdentityActivities, IdentityCheck
+from activities.identity import IdentityActivities
 from activities.milestones import MilestoneActivities
 from activities.recording import RecordingActivities
 from activities.registry import PostgresRegistry
+from domain.identity import ChildClaims, IdentityCheck
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService
 from workers.bootstrap import resolve

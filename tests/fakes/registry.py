@@ -10,7 +10,7 @@ from domain.registry import Account, Office, Person, RegistryData, Reviewer, Rev
 
 
 class InMemoryRegistry:
-    """``RegistryLookups`` over the rows of one load."""
+    """``domain.registry.RegistryLookups`` over the rows of one load."""
 
     def __init__(self, data: RegistryData) -> None:
         self.data = data
@@ -42,7 +42,7 @@ class InMemoryRegistry:
 
 
 class InMemoryChildClaims:
-    """``ChildClaims``: one holder per child; claiming again is idempotent."""
+    """``domain.identity.ChildClaims``: one holder per child; claiming again is idempotent."""
 
     def __init__(self) -> None:
         self.holders: dict[str, UUID] = {}

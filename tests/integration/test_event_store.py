@@ -42,18 +42,24 @@ def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]
 
 def submit_and_await_review(service: RegistrationService) -> Any:
     view = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
-    service.verify_identity(
+    service.execute(
         view.registration_id,
+        Registration.verify_identity,
         "7912345678",
         "0123456789",
         ["NO_CARD_QR"],
         cause("identity", minutes=1),
     )
-    service.store_documents(
-        view.registration_id, {"portrait": {"sha256": "a" * 64}}, [], cause("documents", minutes=2)
-    )
-    return service.request_review(
+    service.execute(
         view.registration_id,
+        Registration.store_documents,
+        {"portrait": {"sha256": "a" * 64}},
+        [],
+        cause("documents", minutes=2),
+    )
+    return service.execute(
+        view.registration_id,
+        Registration.request_review,
         T0 + timedelta(days=3),
         T0 + timedelta(days=30),
         cause("review", minutes=3),
@@ -121,25 +127,42 @@ def test_an_unknown_registration_is_not_found(service: RegistrationService) -> N
 
 
 def test_two_writers_cannot_both_decide(
-    service: RegistrationService, database_url: str, cipher_key: str
+    service: RegistrationService,
+    database_url: str,
+    cipher_key: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     registration_id = submit_and_await_review(service).registration_id
     other = registration_service(database_url, cipher_key)
     raced: list[object] = []
+    save = service.save
 
-    def reject_while_another_approves(registration: Registration) -> None:
+    def save_after_another_approves(*objects: Any, **kwargs: Any) -> Any:
         if not raced:  # the other writer commits between our load and our save
             raced.append(
-                other.approve(
-                    registration_id, "d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER)
+                other.execute(
+                    registration_id,
+                    Registration.approve,
+                    "d-1",
+                    "hcm.reviewer1",
+                    None,
+                    cause("d-1", ActorKind.REVIEWER),
                 )
             )
-        registration.reject(
-            "d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER)
-        )
+        return save(*objects, **kwargs)
+
+    monkeypatch.setattr(service, "save", save_after_another_approves)
 
     with pytest.raises(IllegalTransition, match="cannot reject a registration that is approved"):
-        service.command(registration_id, reject_while_another_approves)
+        service.execute(
+            registration_id,
+            Registration.reject,
+            "d-2",
+            "hcm.reviewer2",
+            "PHOTO_UNCLEAR",
+            None,
+            cause("d-2", ActorKind.REVIEWER),
+        )
     other.close()
 
     final = service.get(registration_id)
@@ -151,7 +174,14 @@ def test_two_writers_cannot_both_decide(
 def test_the_recorder_refuses_a_stale_write(service: RegistrationService) -> None:
     registration_id = submit_and_await_review(service).registration_id
     stale: Registration = service.repository.get(registration_id)
-    service.approve(registration_id, "d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
+    service.execute(
+        registration_id,
+        Registration.approve,
+        "d-1",
+        "hcm.reviewer1",
+        None,
+        cause("d-1", ActorKind.REVIEWER),
+    )
 
     stale.reject("d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER))
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from domain.contract import parse_request
-from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, State
+from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, Registration, State
 from domain.service import RegistrationService, RegistrationView
 from tests.unit.test_contract import a_request
 
@@ -94,63 +94,106 @@ class Registrar:
         s = self.service
         if action == "verify":
             warnings = ["NO_CARD_QR"] if len(self.registrations) % 2 else []
-            return self._seen(s.verify_identity(rid, child, guardian, warnings, system))
+            return self._seen(
+                s.execute(rid, Registration.verify_identity, child, guardian, warnings, system)
+            )
         if action == "auto_reject":
             return self._seen(
-                s.auto_reject(rid, "CHILD_NOT_FOUND", None, "not in registry", system)
+                s.execute(
+                    rid,
+                    Registration.auto_reject,
+                    "CHILD_NOT_FOUND",
+                    None,
+                    "not in registry",
+                    system,
+                )
             )
         if action == "store":
             warnings = ["PHOTO_SMALL"] if len(self.registrations) % 3 == 0 else []
             stored = {"portrait": {"sha256": "a" * 64}}
-            return self._seen(s.store_documents(rid, stored, warnings, system))
+            return self._seen(
+                s.execute(rid, Registration.store_documents, stored, warnings, system)
+            )
         if action == "review":
             return self._seen(
-                s.request_review(rid, at + timedelta(days=3), at + timedelta(days=30), system)
+                s.execute(
+                    rid,
+                    Registration.request_review,
+                    at + timedelta(days=3),
+                    at + timedelta(days=30),
+                    system,
+                )
             )
         if action == "overdue":
-            return self._seen(s.mark_overdue(rid, [f"{view.office_code}.supervisor"], system))
+            return self._seen(
+                s.execute(
+                    rid, Registration.mark_overdue, [f"{view.office_code}.supervisor"], system
+                )
+            )
         if action == "approve":
             return self._seen(
-                s.approve(rid, command_id, f"{view.office_code}.reviewer", None, reviewer)
+                s.execute(
+                    rid,
+                    Registration.approve,
+                    command_id,
+                    f"{view.office_code}.reviewer",
+                    None,
+                    reviewer,
+                )
             )
         if action == "reject":
             return self._seen(
-                s.reject(
-                    rid, command_id, f"{view.office_code}.reviewer", "PHOTO_UNCLEAR", None, reviewer
+                s.execute(
+                    rid,
+                    Registration.reject,
+                    command_id,
+                    f"{view.office_code}.reviewer",
+                    "PHOTO_UNCLEAR",
+                    None,
+                    reviewer,
                 )
             )
         if action == "supplement":
             return self._seen(
-                s.request_supplement(
-                    rid, command_id, f"{view.office_code}.reviewer", ["birth_certificate"],
-                    "Ảnh giấy khai sinh bị mờ", at + timedelta(days=15), reviewer,
+                s.execute(
+                    rid, Registration.request_supplement, command_id, f"{view.office_code}.reviewer",
+                    ["birth_certificate"], "Ảnh giấy khai sinh bị mờ", at + timedelta(days=15),
+                    reviewer,
                 )
             )  # fmt: skip
         if action == "provide":
             guardian_cause = self._cause(view.request_id, at, ActorKind.GUARDIAN, command_id)
             documents = {"birth_certificate": "sha256:" + "c" * 64}
-            return self._seen(s.provide_supplement(rid, documents, guardian_cause))
+            return self._seen(
+                s.execute(rid, Registration.provide_supplement, documents, guardian_cause)
+            )
         if action == "withdraw":
             guardian_cause = self._cause(view.request_id, at, ActorKind.GUARDIAN, command_id)
-            return self._seen(s.withdraw(rid, "đổi ý", guardian_cause))
+            return self._seen(s.execute(rid, Registration.withdraw, "đổi ý", guardian_cause))
         if action == "expire":
-            return self._seen(s.expire(rid, system))
+            return self._seen(s.execute(rid, Registration.expire, system))
         if action == "refuse":
             return self._seen(
-                s.refuse_decision(
-                    rid, command_id, "01001.intruder", "approve", "wrong office", reviewer
+                s.execute(
+                    rid,
+                    Registration.refuse_decision,
+                    command_id,
+                    "01001.intruder",
+                    "approve",
+                    "wrong office",
+                    reviewer,
                 )
             )
         if action == "activate":
-            return self._seen(s.activate_child_account(rid, f"acct-{rid.hex[:8]}", system))
+            return self._seen(
+                s.execute(rid, Registration.activate_child_account, f"acct-{rid.hex[:8]}", system)
+            )
         if action == "notify":
             return self._seen(
-                s.command(
-                    rid,
-                    lambda r: r.prepare_notification(
-                        "received", "sms", "received", 1, "******5678", "d" * 64, None,
-                        f"msg-{command_id}", system,
-                    ),
+                s.execute(
+                    rid, Registration.prepare_notification,
+                    "received", "sms", "received", 1, "******5678", "d" * 64, None,
+                    f"msg-{command_id}", system,
                 )
             )  # fmt: skip
         raise ValueError(action)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.authorisation import NotAuthorised, authorise
+from domain.authorisation import NotAuthorised, authorise
 from tests.fakes.registry import InMemoryRegistry
 from tests.workflow import builders
 

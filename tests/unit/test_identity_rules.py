@@ -9,8 +9,8 @@ from uuid import uuid4
 
 import pytest
 
-from activities.identity import Failure, Findings, IdentityCheck
 from domain.contract import RegistrationRequest
+from domain.identity import Failure, Findings, IdentityCheck
 from tests.fakes.registry import InMemoryChildClaims, InMemoryRegistry
 from tests.workflow import builders
 from tests.workflow.builders import DELETE

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from domain.calendar import business_deadline
 from domain.registry import (
     Account,
     AccountStatus,
@@ -19,7 +20,6 @@ from domain.registry import (
     RegistryLoadError,
     Reviewer,
     ReviewerRole,
-    business_deadline,
     duplicate_problems,
     personal_id_problems,
     reference_problems,

@@ -24,8 +24,8 @@ from activities.documents import (
     DocumentStore,
     inspect,
 )
-from activities.identity import IdentityCheck
 from domain.contract import RegistrationRequest
+from domain.identity import IdentityCheck
 from domain.registry import AccountStatus
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY

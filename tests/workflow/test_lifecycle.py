@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.recording import end_of_day
 from activities.registry import PostgresRegistry
+from domain.calendar import business_deadline, end_of_day
 from domain.contract import (
     VIETNAM,
     ApproveSignal,
@@ -22,7 +22,7 @@ from domain.contract import (
     WithdrawSignal,
 )
 from domain.registration import registration_id_for
-from domain.registry import Holiday, RegistryData, business_deadline
+from domain.registry import Holiday, RegistryData
 from tests.workflow import builders
 from tests.workflow.conftest import (
     Stack,
