@@ -34,8 +34,8 @@ from eventsourcing.application import Application
 from domain.contract import DecideUpdate, Outcome, parse_request
 from domain.registration import ActorKind, Cause, Registration
 from tests.unit.test_contract import a_request
+from workers.bootstrap import registration_service
 from workers.embedded import ensure_database, generated_key
-from workers.persistence import registration_service
 
 BIN = Path(sys.executable).parent
 T0 = datetime(2026, 11, 25, 2, tzinfo=UTC)
@@ -115,9 +115,9 @@ def bench_event_store(database_url: str, count: int = 150) -> None:
 def bench_declaration(count: int = 30) -> None:
     from activities.notifications.declaration import render_declaration
     from activities.notifications.kinds import NotificationKind
-    from activities.notifications.preview import example_input  # the contract's example
+    from workers.cli.notifications import example_milestone  # the contract's example
 
-    notice = example_input(NotificationKind.RECEIVED)
+    notice = example_milestone(NotificationKind.RECEIVED)
 
     def run() -> None:
         for _ in range(count):

@@ -53,8 +53,7 @@ from tests.workflow.conftest import (
     reach,
     send_supplement,
 )
-from workers.persistence import registration_service
-from workers.worker import Adapters, build_activities
+from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import ChildAccountRegistration
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"

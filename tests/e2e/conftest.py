@@ -13,13 +13,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notification_journal import EventStoreNotificationJournal
-from activities.notifications.wiring import build_notifications
 from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow.conftest import TEST_KEY, adapters
+from workers.bootstrap import ACTIVITY_THREADS, Adapters, build_activities, build_notifications
+from workers.run.smtp_sink import SmtpSink, start_sink
+from workers.run.worker import registration_worker
 from workers.settings import Settings, SmtpSettings, load_settings
-from workers.smtp_sink import SmtpSink, start_sink
 from workers.temporal_client import data_converter
-from workers.worker import ACTIVITY_THREADS, Adapters, build_activities, registration_worker
 from workflows.registration import TASK_QUEUE
 
 __all__ = ["adapters", "dev_server", "settings", "sink", "worker"]

@@ -31,8 +31,8 @@ from domain.registration import registration_id_for
 from tests.e2e.stack import BIN, LINK_SECRET
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
-from workers.smtp_sink import SmtpSink
-from workers.worker import Adapters
+from workers.bootstrap import Adapters
+from workers.run.smtp_sink import SmtpSink
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
 
 WITHIN = 30.0

@@ -21,7 +21,7 @@ from projections.queries import STATES, ReadModels
 from projections.runners import RunningProjections
 from tests.projections.conftest import KEY, fresh_database, query_side
 from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
-from workers.persistence import event_store_env, registration_service
+from workers.bootstrap import event_store_env, registration_service
 
 Plan = tuple[str, str, str, list[int]]
 
