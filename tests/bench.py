@@ -193,7 +193,7 @@ async def run_registrations(address: str, data_dir: Path, count: int) -> float:
     from activities.documents import DocumentStore
     from tests.workflow.builders import sharp_jpeg
     from workers.temporal_client import connect
-    from workflows.registration import ChildAccountRegistration
+    from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 
     key = generated_key(data_dir, "cipher.key")
     store = DocumentStore(data_dir / "documents", key)
@@ -216,7 +216,7 @@ async def run_registrations(address: str, data_dir: Path, count: int) -> float:
             ChildAccountRegistration.run,
             request,
             id=f"registration-bench-{index}",
-            task_queue="child-registration",
+            task_queue=TASK_QUEUE,
         )
         while (await handle.query(ChildAccountRegistration.status)).waiting_for not in (
             "reviewer",

@@ -1,4 +1,4 @@
-"""Record one Temporal history per path of DESIGN §3 into ``tests/histories/``.
+"""Record one Temporal history per path of the lifecycle (README: "The lifecycle") into ``tests/histories/``.
 
     .venv/bin/python -m tests.audit.record_histories [DIR]
 

@@ -1,6 +1,6 @@
 """Each read model equals a direct fold over the events that produced it.
 
-Hypothesis generates valid lifecycles (DESIGN §3) for many registrations, offices, guardians and
+Hypothesis generates valid lifecycles (README: "The lifecycle") for many registrations, offices, guardians and
 children; the real service records them; the runners project them; the test computes every read
 model again from the recorded events (and the aggregates they replay into) and compares.
 """
