@@ -6,6 +6,7 @@ for what they need; nothing below connects at import time. In order:
 - where the database is and which keys are in force (:func:`resolve`);
 - the event store (:func:`registration_service`) and its position;
 - the schema: :func:`migrate` creates it, :func:`require_tables` checks it;
+- the registry (:func:`registry`);
 - the worker's adapters and activities (:func:`open_adapters`, :func:`build_activities`);
 - the notifications' mailer, SMS gateway and activities (:func:`build_notifications`);
 - the read models (:func:`running_projections`, :func:`read_models`);
@@ -129,6 +130,13 @@ def registration_service(
     )
 
 
+def latest_position(database_url: str) -> int:
+    """:func:`store_position` on a connection of its own (raises ``psycopg.OperationalError``
+    when the database is out of reach)."""
+    with psycopg.connect(database_url, connect_timeout=10) as connection:
+        return store_position(connection)
+
+
 def store_position(connection: psycopg.Connection[Any]) -> int:
     """The notification id of the newest event in the store (0 when it is empty). A command
     reports it, and a query waits until the read models have reached it (read-your-writes)."""
@@ -194,6 +202,23 @@ def require_tables(pool: ConnectionPool, tables: Iterable[str]) -> None:
     if rows:
         missing = ", ".join(name for (name,) in rows)
         raise SchemaMissing(f"the database has no table {missing}: run `childreg db migrate` first")
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def registry(resolved: Resolved) -> Iterator[PostgresRegistry]:
+    """The registry's tables on a small pool closed on exit, their schema created if missing
+    (``childreg registry load`` may come before ``db migrate``)."""
+    pool: ConnectionPool = ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=False)
+    pool.open()
+    try:
+        store = PostgresRegistry(pool)
+        store.create_schema()
+        yield store
+    finally:
+        pool.close()
 
 
 # --- the worker's adapters and activities ---------------------------------------------------------

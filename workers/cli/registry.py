@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from psycopg_pool import ConnectionPool
 from rich.console import Console
 
 from activities.registry import REGISTRY_FILES, PostgresRegistry, RegistryStoreError, read_registry
 from domain.registry import RegistryLoadError
+from workers.bootstrap import registry
 from workers.cli.common import resolved_or_exit
 from workers.cli.tables import print_registry_summary
 
@@ -31,18 +31,14 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _registry() -> Iterator[PostgresRegistry]:
-    """The registry of the configured (or embedded) database, its schema created if missing."""
-    pool = ConnectionPool(resolved_or_exit().database_url, open=False, min_size=1, max_size=2)
-    pool.open()
+    """The registry of the configured (or embedded) database, its schema created if missing;
+    its store errors end the command with exit code 1."""
     try:
-        registry = PostgresRegistry(pool)
-        registry.create_schema()
-        yield registry
+        with registry(resolved_or_exit()) as store:
+            yield store
     except RegistryStoreError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        pool.close()
 
 
 @registry_app.command()

@@ -26,7 +26,7 @@ from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawS
 from domain.errors import InvalidValue
 from domain.registration import registration_id_for
 from domain.values import RequestId, describe_validation_error, parse
-from workers.bootstrap import cipher_key, document_store, resolve, store_position
+from workers.bootstrap import cipher_key, document_store, latest_position, resolve
 from workers.cli.common import settings_or_exit
 from workers.settings import Settings
 from workers.stack import temporal_address
@@ -216,8 +216,7 @@ def _store_position(settings: Settings) -> int | None:
     --wait-for POSITION`` then answers with the decision (None when the store is out of reach:
     the decision stands all the same)."""
     try:
-        with psycopg.connect(resolve(settings).database_url, connect_timeout=10) as connection:
-            return store_position(connection)
+        return latest_position(resolve(settings).database_url)
     except psycopg.OperationalError:
         return None
 

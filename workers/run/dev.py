@@ -21,20 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from psycopg_pool import ConnectionPool
 from rich.console import Console
 from temporalio.client import Client
 
-from activities.registry import PostgresRegistry, read_registry
-from projections.catalogue import digest_key
-from projections.queries import ReadModels
+from activities.registry import read_registry
 from workers.bootstrap import (
     Resolved,
     document_store,
+    latest_position,
     migrate,
+    read_models,
+    registry,
     resolve,
     running_projections,
-    store_position,
 )
 from workers.cli.tables import print_registry_summary, queue_table, status_table
 from workers.run.codec_server import CodecServer, start_codec_server
@@ -188,13 +187,12 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
 
 
 def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
-    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
-        registry = PostgresRegistry(pool)
+    with registry(resolved) as store:
         if load:
-            report = registry.load(read_registry(DEMO_REGISTRY))
+            report = store.load(read_registry(DEMO_REGISTRY))
             (data_dir / ".demo-registry-loaded").write_text("loaded\n")
             console.print(f"Registry      demo data loaded ({report.total_changed} rows)")
-        print_registry_summary(console, registry.summary())
+        print_registry_summary(console, store.summary())
 
 
 def _codec_server(cipher_key: str, ports: Ports) -> CodecServer:
@@ -279,15 +277,10 @@ async def _play_demo(
 ) -> str | None:
     """Play the demo; returns the request id left waiting for a reviewer (None when stopped)."""
     documents = document_store(settings, resolved.cipher_key)
-    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
-        models = ReadModels(pool, digest_key(resolved.link_secret))
-
-        def latest_position() -> int:
-            with pool.connection() as connection:
-                return store_position(connection)
+    with read_models(resolved) as models:
 
         def show_status(request_id: str) -> None:
-            models.wait_for(latest_position(), timeout=30)
+            models.wait_for(latest_position(resolved.database_url), timeout=30)
             console.print(status_table(models.status(request_id)))
 
         demo = asyncio.create_task(
@@ -308,6 +301,6 @@ async def _play_demo(
             demo.cancel()
             return None
         waiting = demo.result()
-        await asyncio.to_thread(models.wait_for, latest_position(), 30)
+        await asyncio.to_thread(models.wait_for, latest_position(resolved.database_url), 30)
         console.print(queue_table(models.queue("48001")))
         return waiting
