@@ -10,7 +10,6 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY projections ./projections
 COPY workers ./workers
-COPY demo ./demo
 RUN pip install --no-cache-dir .
 USER nobody
 CMD ["childreg", "worker"]

@@ -18,6 +18,7 @@ from temporalio import activity
 
 from activities.messages import Step, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
+from activities.schema import create_schema
 from domain.registration import Registration, State
 from domain.service import RegistrationService
 
@@ -53,9 +54,7 @@ class PostgresChildAccounts:
         self._pool = pool
 
     def create_schema(self) -> None:
-        with self._pool.connection() as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            connection.execute(SCHEMA)
+        create_schema(self._pool, SCHEMA, _SCHEMA_LOCK)
 
     def activate(self, child_code: str, guardian_code: str, registration_id: UUID) -> UUID:
         """The child's account, active and linked to this registration's guardian.

@@ -12,6 +12,8 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
+from activities.schema import create_schema
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS registry_child_claims (
     child_code      text PRIMARY KEY CHECK (child_code ~ '^[0-9]{10}$'),
@@ -32,9 +34,7 @@ class PostgresChildClaims:
         self._pool = pool
 
     def create_schema(self) -> None:
-        with self._pool.connection() as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            connection.execute(SCHEMA)
+        create_schema(self._pool, SCHEMA, _SCHEMA_LOCK)
 
     def claim(self, child_code: str, registration_id: UUID) -> UUID:
         with self._pool.connection() as connection, connection.transaction():

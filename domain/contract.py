@@ -1,4 +1,4 @@
-"""The public contract (DESIGN §6) as pydantic models.
+"""The public contract (README: "The public contract") as pydantic models.
 
 Upstream services in any language depend on these field names: they are fixed. Optional fields
 may be added; unknown fields are ignored so that a newer upstream can talk to an older worker.
@@ -61,7 +61,7 @@ REQUIRED_DOCUMENTS = ("portrait", "birth_certificate")
 
 
 def workflow_id_for(request_id: str) -> str:
-    """The registration's workflow id (DESIGN §6): ``registration-<request_id>``."""
+    """The registration's workflow id (README: "The public contract"): ``registration-<request_id>``."""
     return f"{WORKFLOW_ID_PREFIX}{request_id}"
 
 

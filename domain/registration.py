@@ -1,6 +1,6 @@
 """The ``Registration`` aggregate: one guardian's request to open an account for one child.
 
-Commands check the lifecycle (DESIGN §3) and raise a named domain error on an illegal
+Commands check the lifecycle (README: "The lifecycle") and raise a named domain error on an illegal
 transition; the event classes only assign state. Every command carries a :class:`Cause`: who did
 it, the correlation id (the workflow id), what caused it, the command id that makes it
 idempotent, and when. Time is always an argument: the domain never reads the clock.

@@ -100,7 +100,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
 WORKFLOW_ID_PREFIX = "registration-"
-"""The registration's workflow id is this prefix and its request id (DESIGN §6)."""
+"""The registration's workflow id is this prefix and its request id (README: "The public contract")."""
 
 
 def _request_id(value: str) -> str:

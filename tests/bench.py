@@ -34,8 +34,8 @@ from eventsourcing.application import Application
 from domain.contract import DecideUpdate, Outcome, parse_request
 from domain.registration import ActorKind, Cause, Registration
 from tests.unit.test_contract import a_request
+from workers.bootstrap import registration_service
 from workers.embedded import ensure_database, generated_key
-from workers.persistence import registration_service
 
 BIN = Path(sys.executable).parent
 T0 = datetime(2026, 11, 25, 2, tzinfo=UTC)
@@ -135,9 +135,9 @@ def bench_event_store(database_url: str, count: int = 150) -> None:
 def bench_declaration(count: int = 30) -> None:
     from activities.notifications.declaration import render_declaration
     from activities.notifications.kinds import NotificationKind
-    from activities.notifications.preview import example_input  # the contract's example
+    from workers.cli.notifications import example_milestone  # the contract's example
 
-    notice = example_input(NotificationKind.RECEIVED)
+    notice = example_milestone(NotificationKind.RECEIVED)
 
     def run() -> None:
         for _ in range(count):
@@ -213,7 +213,7 @@ async def run_registrations(address: str, data_dir: Path, count: int) -> float:
     from activities.documents import DocumentStore
     from tests.workflow.builders import sharp_jpeg
     from workers.temporal_client import connect
-    from workflows.registration import ChildAccountRegistration
+    from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 
     key = generated_key(data_dir, "cipher.key")
     store = DocumentStore(data_dir / "documents", key)
@@ -236,7 +236,7 @@ async def run_registrations(address: str, data_dir: Path, count: int) -> float:
             ChildAccountRegistration.run,
             request,
             id=f"registration-bench-{index}",
-            task_queue="child-registration",
+            task_queue=TASK_QUEUE,
         )
         while (await handle.query(ChildAccountRegistration.status)).waiting_for not in (
             "reviewer",

@@ -1,11 +1,62 @@
-"""Wiring shared by the composition roots: where the database is, which keys are in force."""
+"""The composition root: every adapter a childreg process uses, built from its :class:`Settings`.
+
+Processes (``workers.run``) and commands (``workers.cli``) read the settings once and come here
+for what they need; nothing below connects at import time. In order:
+
+- where the database is and which keys are in force (:func:`resolve`);
+- the event store (:func:`registration_service`) and its position;
+- the schema: :func:`migrate` creates it, :func:`require_tables` checks it;
+- the registry (:func:`registry`);
+- the worker's adapters and activities (:func:`open_adapters`, :func:`build_activities`);
+- the notifications' mailer, SMS gateway and activities (:func:`build_notifications`);
+- the read models (:func:`running_projections`, :func:`read_models`);
+- the auditors' read-only access (:func:`audit_wiring`, :func:`auditing`).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from activities import accounts, claims
+from activities.accounts import AccountActivities, PostgresChildAccounts
+from activities.authorisation import DecisionActivities
+from activities.claims import PostgresChildClaims
+from activities.documents import DocumentActivities, DocumentStore
+from activities.identity import IdentityActivities
+from activities.milestones import MilestoneActivities
+from activities.notification_journal import EventStoreNotificationJournal
+from activities.notifications.activities import NotificationActivities
+from activities.notifications.gateways import HttpSmsGateway, OutboxSmsGateway, SmsGateway
+from activities.notifications.journal import NotificationJournal
+from activities.notifications.links import DeclarationLinks, LinkSigner
+from activities.notifications.mail import SmtpMailer
+from activities.notifications.render import Renderer
+from activities.recording import RecordingActivities
+from activities.registry import store as registry_store
+from activities.registry.store import PostgresRegistry
+from domain.identity import ChildClaims, IdentityCheck
+from domain.registry import RegistryLookups
+from domain.service import RegistrationService
+from projections.audit.seal import create_schema as create_audit_tables
+from projections.audit.store import EVENTS_TABLE, EventDecoder, read_only_connection
+from projections.catalogue import create_schema as create_read_models
+from projections.catalogue import digest_key
+from projections.queries import ReadModels
+from projections.runners import RunningProjections
 from workers.embedded import generated_key, start_postgres
-from workers.settings import Settings
+from workers.settings import Settings, SmsSettings, SmtpSettings
+from workers.settings import SmsGateway as SmsGatewayKind
+
+# --- where the database is, which keys ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -23,20 +74,391 @@ def resolve(settings: Settings) -> Resolved:
     Keys are generated only beside the embedded database; with an external database a missing
     cipher key means "store in plain text" (the README says so) and the link secret is required.
     """
-    cipher_key: str | None
-    if settings.database_url is None:
-        database_url = start_postgres(settings.data_dir)
-        cipher_key = (
-            settings.cipher_key.get_secret_value()
-            if settings.cipher_key
-            else generated_key(settings.data_dir, "cipher.key")
-        )
-    else:
-        database_url = settings.database_url
-        cipher_key = settings.cipher_key.get_secret_value() if settings.cipher_key else None
+    database_url = settings.database_url or start_postgres(settings.data_dir)
     link_secret = (
         settings.link_secret.get_secret_value()
         if settings.link_secret
         else generated_key(settings.data_dir, "link.key")
     )
-    return Resolved(database_url=database_url, cipher_key=cipher_key, link_secret=link_secret)
+    return Resolved(
+        database_url=database_url, cipher_key=cipher_key(settings), link_secret=link_secret
+    )
+
+
+def cipher_key(settings: Settings) -> str | None:
+    """The key for stored events, documents and Temporal payloads, without starting anything:
+    the configured one, else (embedded only) the one generated under the data directory."""
+    if settings.cipher_key is not None:
+        return settings.cipher_key.get_secret_value()
+    if settings.embedded:
+        return generated_key(settings.data_dir, "cipher.key")
+    return None
+
+
+# --- the event store ------------------------------------------------------------------------------
+
+
+def event_store_env(
+    database_url: str, cipher_key: str | None, *, create_tables: bool = True
+) -> dict[str, str]:
+    """eventsourcing's PostgreSQL settings for ``database_url``; AES-GCM when a key is given.
+
+    eventsourcing reads its persistence as environment-style settings: this dict is handed to
+    the application, never put into ``os.environ``."""
+    parts = conninfo_to_dict(database_url)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(parts.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(parts.get("host") or "localhost"),
+        "POSTGRES_PORT": str(parts.get("port") or "5432"),
+        "POSTGRES_USER": str(parts.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(parts.get("password") or ""),
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "CREATE_TABLE": "yes" if create_tables else "no",
+    }
+    if cipher_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = cipher_key
+    return env
+
+
+def registration_service(
+    database_url: str, cipher_key: str | None, *, create_tables: bool = True
+) -> RegistrationService:
+    return RegistrationService(
+        env=event_store_env(database_url, cipher_key, create_tables=create_tables)
+    )
+
+
+def latest_position(database_url: str) -> int:
+    """:func:`store_position` on a connection of its own (raises ``psycopg.OperationalError``
+    when the database is out of reach)."""
+    with psycopg.connect(database_url, connect_timeout=10) as connection:
+        return store_position(connection)
+
+
+def store_position(connection: psycopg.Connection[Any]) -> int:
+    """The notification id of the newest event in the store (0 when it is empty). A command
+    reports it, and a query waits until the read models have reached it (read-your-writes)."""
+    row = connection.execute(
+        f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"  # noqa: S608  (a constant)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# --- the schema -----------------------------------------------------------------------------------
+
+
+def migrate(database_url: str) -> list[str]:
+    """Create every table the service needs (``childreg db migrate``); returns the parts set up.
+
+    Every statement is idempotent (CREATE … IF NOT EXISTS), so migrating again changes nothing.
+    """
+    service = registration_service(database_url, None, create_tables=True)
+    service.close()
+    with ConnectionPool(database_url, min_size=1, max_size=2, open=True) as pool:
+        PostgresRegistry(pool).create_schema()
+        PostgresChildClaims(pool).create_schema()
+        PostgresChildAccounts(pool).create_schema()
+        with pool.connection() as connection:
+            create_audit_tables(connection)
+    read_models = create_read_models(event_store_env(database_url, None))
+    return [
+        "event store",
+        "registry",
+        "child claims",
+        "child accounts",
+        "audit seals",
+        *read_models,
+    ]
+
+
+def tables_created(schema: str) -> tuple[str, ...]:
+    """The tables a schema script creates, in its order."""
+    return tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", schema))
+
+
+WORKER_TABLES = (
+    EVENTS_TABLE,
+    *tables_created(registry_store.SCHEMA),
+    *tables_created(claims.SCHEMA),
+    *tables_created(accounts.SCHEMA),
+)
+"""The tables the worker reads and writes; it checks them at start and creates none."""
+
+
+class SchemaMissing(RuntimeError):
+    """The database lacks tables a process needs: ``childreg db migrate`` has not been run."""
+
+
+def require_tables(pool: ConnectionPool, tables: Iterable[str]) -> None:
+    """Raise ``SchemaMissing`` naming every one of ``tables`` the database does not have."""
+    with pool.connection() as connection:
+        rows = connection.execute(
+            "SELECT name FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, n)"
+            " WHERE to_regclass(name) IS NULL ORDER BY n",
+            (list(tables),),
+        ).fetchall()
+    if rows:
+        missing = ", ".join(name for (name,) in rows)
+        raise SchemaMissing(f"the database has no table {missing}: run `childreg db migrate` first")
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def registry(resolved: Resolved) -> Iterator[PostgresRegistry]:
+    """The registry's tables on a small pool closed on exit, their schema created if missing
+    (``childreg registry load`` may come before ``db migrate``)."""
+    pool: ConnectionPool = ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=False)
+    pool.open()
+    try:
+        store = PostgresRegistry(pool)
+        store.create_schema()
+        yield store
+    finally:
+        pool.close()
+
+
+# --- the worker's adapters and activities ---------------------------------------------------------
+
+ACTIVITY_THREADS = 16
+"""The worker's activity threads; its connection pool has as many connections."""
+
+
+def document_store(settings: Settings, cipher_key: str | None) -> DocumentStore:
+    """The content-addressed documents under ``<data dir>/documents``."""
+    return DocumentStore(settings.data_dir / "documents", cipher_key)
+
+
+@dataclass
+class Adapters:
+    """What the activities need, built once per process."""
+
+    service: RegistrationService
+    registry: RegistryLookups
+    claims: ChildClaims
+    accounts: PostgresChildAccounts
+    documents: DocumentStore
+
+
+def build_activities(
+    adapters: Adapters, *, max_wait_days: int, notify: Callable[..., Any] | None
+) -> list[Callable[..., Any]]:
+    """Every activity of the registration workflow, as bound methods.
+
+    ``notify`` is the ``notify_guardian`` activity (see :func:`build_notifications`).
+    """
+    service, registry = adapters.service, adapters.registry
+    recording = RecordingActivities(service, registry, adapters.claims, max_wait_days=max_wait_days)
+    identity = IdentityActivities(service, IdentityCheck(registry, adapters.claims))
+    documents = DocumentActivities(service, adapters.documents)
+    decisions = DecisionActivities(service, registry, supplement_wait_days=max_wait_days)
+    account_activities = AccountActivities(service, adapters.accounts)
+    milestones = MilestoneActivities(service, registry)
+    activities: list[Callable[..., Any]] = [
+        recording.record_submission,
+        recording.request_review,
+        recording.mark_overdue,
+        recording.expire,
+        recording.withdraw,
+        recording.provide_supplement,
+        recording.release_child_claim,
+        identity.verify_identity,
+        documents.store_documents,
+        decisions.decide,
+        account_activities.activate_child_account,
+        milestones.prepare_notification,
+    ]
+    if notify is not None:
+        activities.append(notify)
+    return activities
+
+
+def worker_notifications(
+    settings: Settings,
+    resolved: Resolved,
+    adapters: Adapters,
+    *,
+    embedded_smtp_port: int | None = None,
+) -> NotificationActivities:
+    """The notification activities over the event store's journal of sends."""
+    return build_notifications(
+        settings,
+        resolved.link_secret,
+        EventStoreNotificationJournal(adapters.service),
+        embedded_smtp_port=embedded_smtp_port,
+    )
+
+
+@contextmanager
+def open_adapters(settings: Settings, resolved: Resolved) -> Iterator[Adapters]:
+    """Open the pool and the event store, close on exit.
+
+    The tables must be there (``childreg db migrate``): the worker checks them and creates none.
+    """
+    pool = ConnectionPool(resolved.database_url, min_size=1, max_size=ACTIVITY_THREADS, open=False)
+    pool.open(wait=True)
+    try:
+        require_tables(pool, WORKER_TABLES)
+        service = registration_service(
+            resolved.database_url, resolved.cipher_key, create_tables=False
+        )
+        try:
+            yield Adapters(
+                service=service,
+                registry=PostgresRegistry(pool),
+                claims=PostgresChildClaims(pool),
+                accounts=PostgresChildAccounts(pool),
+                documents=document_store(settings, resolved.cipher_key),
+            )
+        finally:
+            service.close()
+    finally:
+        pool.close()
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+EMBEDDED_SMTP_HOST = "127.0.0.1"
+
+
+def build_mailer(smtp: SmtpSettings, *, embedded_smtp_port: int | None = None) -> SmtpMailer:
+    """The SMTP relay of the settings; with no host, the embedded sink on loopback.
+
+    The embedded sink is started by the development stack, which passes the port it got.
+    """
+    if smtp.host is None:
+        return SmtpMailer(
+            host=EMBEDDED_SMTP_HOST,
+            port=embedded_smtp_port or smtp.port,
+            sender=smtp.sender,
+            timeout_seconds=smtp.timeout_seconds,
+        )
+    return SmtpMailer(
+        host=smtp.host,
+        port=smtp.port,
+        sender=smtp.sender,
+        security=str(smtp.security),
+        username=smtp.username,
+        password=smtp.password.get_secret_value() if smtp.password else None,
+        timeout_seconds=smtp.timeout_seconds,
+    )
+
+
+def build_sms_gateway(sms: SmsSettings, data_dir: Path) -> SmsGateway:
+    """The HTTP gateway when configured, else the outbox under ``<data dir>/sms``."""
+    if sms.gateway is SmsGatewayKind.HTTP:
+        if not sms.url or sms.token is None:
+            raise ValueError(
+                "CHILDREG_SMS__URL and CHILDREG_SMS__TOKEN: required with the http gateway"
+            )
+        return HttpSmsGateway(
+            sms.url, sms.token.get_secret_value(), timeout_seconds=sms.timeout_seconds
+        )
+    return OutboxSmsGateway(data_dir / "sms")
+
+
+def build_notifications(
+    settings: Settings,
+    link_secret: str,
+    journal: NotificationJournal,
+    *,
+    embedded_smtp_port: int | None = None,
+) -> NotificationActivities:
+    """The activities with their adapters. Connects to nothing: the mailer connects on first send."""
+    links = DeclarationLinks(
+        LinkSigner(link_secret), settings.public_base_url, settings.link_valid_days
+    )
+    return NotificationActivities(
+        journal=journal,
+        mailer=build_mailer(settings.smtp, embedded_smtp_port=embedded_smtp_port),
+        sms_gateway=build_sms_gateway(settings.sms, settings.data_dir),
+        renderer=Renderer(),
+        links=links,
+    )
+
+
+# --- the read models ------------------------------------------------------------------------------
+
+
+def running_projections(resolved: Resolved) -> RunningProjections:
+    """The read models' runners for ``resolved``'s database, not yet started: enter the result
+    to run them in-process (``childreg dev`` does), exit it to stop them."""
+    return RunningProjections(
+        event_store_env(resolved.database_url, resolved.cipher_key),
+        digest_key(resolved.link_secret),
+    )
+
+
+@contextmanager
+def read_models(resolved: Resolved) -> Iterator[ReadModels]:
+    """The queries over the read models, on a small pool closed on exit."""
+    pool: ConnectionPool = ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=False)
+    pool.open()
+    try:
+        yield ReadModels(pool, digest_key(resolved.link_secret))
+    finally:
+        pool.close()
+
+
+# --- the audit ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditWiring:
+    """Which database, which role, which keys the audit commands use.
+
+    Auditors read through ``audit_database_url`` (a read-only role) when it is configured,
+    otherwise through ``database_url``; either way every connection is a read-only session
+    (:func:`projections.audit.store.read_only_connection`). Only the sealer writes, to its own
+    tables, through the service's URL.
+    """
+
+    read_url: str
+    """The auditors' URL: ``audit_database_url`` when set, else the service's."""
+    write_url: str
+    """The service's URL: for the sealer only."""
+    cipher_key: str | None
+    digest_key: bytes
+
+    def event_store_env(self) -> dict[str, str]:
+        return event_store_env(self.read_url, self.cipher_key, create_tables=False)
+
+
+def audit_wiring(settings: Settings) -> AuditWiring:
+    resolved = resolve(settings)
+    return AuditWiring(
+        read_url=settings.audit_database_url or resolved.database_url,
+        write_url=resolved.database_url,
+        cipher_key=resolved.cipher_key,
+        digest_key=digest_key(resolved.link_secret),
+    )
+
+
+class AuditUnavailable(Exception):
+    """The audit database cannot be reached (the message says which setting to check)."""
+
+
+@contextmanager
+def auditing(wiring: AuditWiring) -> Iterator[tuple[psycopg.Connection[Any], EventDecoder]]:
+    """A read-only connection and the decoder for the stored events."""
+    try:
+        connection = read_only_connection(wiring.read_url)
+    except psycopg.OperationalError as error:
+        raise AuditUnavailable(
+            "cannot connect to the audit database (CHILDREG_AUDIT_DATABASE_URL, else "
+            f"CHILDREG_DATABASE_URL): {type(error).__name__}"
+        ) from None
+    try:
+        decoder = EventDecoder(wiring.cipher_key)
+    except BaseException:
+        connection.close()
+        raise
+    try:
+        yield connection, decoder
+    finally:
+        decoder.close()
+        connection.close()

@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.registration import TASK_QUEUE
+
 ENV_PREFIX = "CHILDREG_"
 
 
@@ -78,7 +80,8 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     """host:port of the Temporal frontend; None: the embedded dev server's."""
     temporal_namespace: str = "default"
-    task_queue: str = "child-registration"
+    task_queue: str = TASK_QUEUE
+    """The public contract's task queue; another name only for a separate deployment's tests."""
     smtp: SmtpSettings = SmtpSettings()
     sms: SmsSettings = SmsSettings()
     public_base_url: str = "http://localhost:8080"

@@ -3,7 +3,7 @@
 Deterministic orchestration only: every side effect is an activity (called by name, so that the
 worker decides which implementation runs), time is ``workflow.now()``.
 
-Messages (DESIGN §6):
+Messages (README: "The public contract"):
 
 - signals ``approve``, ``reject``, ``request_supplement`` (reviewers), ``provide_supplement`` and
   ``withdraw`` (the guardian, through the upstream); a refused signal is recorded and logged;

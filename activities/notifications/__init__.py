@@ -3,7 +3,7 @@
 - ``models``: :class:`NotifyGuardianInput` / :class:`NotifyGuardianResult`, what the workflow
   imports (kept free of SMTP, PDF and template machinery);
 - ``activities``: :class:`NotificationActivities` with the activity ``notify_guardian``;
-- ``wiring``: :func:`build_notifications`, for the worker's composition root;
+- ``preview``: one milestone's email and SMS as text (``childreg notifications preview``);
 - ``journal``: the port through which deliveries become events;
 - ``links``: :func:`verify_token`, for the endpoint that serves the declaration.
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from domain.service import RegistrationService
 from tests.projections.lifecycle import T0, Registrar
-from workers.audit_cli import register
-from workers.persistence import registration_service
+from workers.bootstrap import registration_service
+from workers.cli.audit import register
 
 LINK_SECRET = "a link secret for the audit tests"
 SUPPLEMENT_REQUEST = "vssid-20261125-000777"

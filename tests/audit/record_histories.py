@@ -1,4 +1,4 @@
-"""Record one Temporal history per path of DESIGN §3 into ``tests/histories/``.
+"""Record one Temporal history per path of the lifecycle (README: "The lifecycle") into ``tests/histories/``.
 
     .venv/bin/python -m tests.audit.record_histories [DIR]
 
@@ -53,8 +53,7 @@ from tests.workflow.conftest import (
     reach,
     send_supplement,
 )
-from workers.persistence import registration_service
-from workers.worker import Adapters, build_activities
+from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import ChildAccountRegistration
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"

@@ -16,7 +16,7 @@ from projections.catalogue import create_schema, digest_key
 from projections.runners import RunningProjections
 from tests.audit.conftest import LINK_SECRET, Audit, sql
 from tests.projections.lifecycle import Registrar
-from workers.persistence import event_store_env
+from workers.bootstrap import event_store_env
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 import workflows.registration
-from workers.audit import load_histories, replay
-from workers.audit_cli import register
+from workers.cli.audit import register
+from workers.replay import load_histories, replay
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 BEFORE_THE_REDESIGN = HISTORIES / "recorded-2026-12-02"

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from tests.audit.conftest import sql
 from tests.projections.lifecycle import T0, Registrar
-from workers.audit import seal_once
-from workers.migrate import migrate
+from workers.bootstrap import migrate
+from workers.run.sealer import seal_once
 
 
 def test_the_migration_creates_the_audit_tables(database_url: str) -> None:

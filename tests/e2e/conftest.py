@@ -12,14 +12,20 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.notification_journal import EventStoreNotificationJournal
-from activities.notifications.wiring import build_notifications
 from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow.conftest import TEST_KEY, adapters
+from workers.bootstrap import (
+    ACTIVITY_THREADS,
+    Adapters,
+    build_activities,
+    document_store,
+    resolve,
+    worker_notifications,
+)
+from workers.run.smtp_sink import SmtpSink, start_sink
+from workers.run.worker import registration_worker
 from workers.settings import Settings, SmtpSettings, load_settings
-from workers.smtp_sink import SmtpSink, start_sink
 from workers.temporal_client import data_converter
-from workers.worker import ACTIVITY_THREADS, Adapters, build_activities, registration_worker
 from workflows.registration import TASK_QUEUE
 
 __all__ = ["adapters", "dev_server", "settings", "sink", "worker"]
@@ -59,13 +65,9 @@ async def worker(
     dev_server: WorkflowEnvironment, adapters: Adapters, settings: Settings, sink: SmtpSink
 ) -> AsyncIterator[str]:
     """The production worker, on a task queue of the test's own."""
-    notifications = build_notifications(
-        settings,
-        LINK_SECRET,
-        EventStoreNotificationJournal(adapters.service),
-        embedded_smtp_port=sink.port,
-    )
-    adapters.documents = type(adapters.documents)(settings.data_dir / "documents", TEST_KEY)
+    resolved = resolve(settings)  # both the database and the keys are given: nothing starts
+    notifications = worker_notifications(settings, resolved, adapters, embedded_smtp_port=sink.port)
+    adapters.documents = document_store(settings, resolved.cipher_key)
     activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
     task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:

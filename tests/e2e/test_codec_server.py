@@ -31,9 +31,9 @@ from domain.contract import RegistrationStatus
 from tests.e2e.stack import BIN, address
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
-from workers.codec_server import CodecServer, start_codec_server
+from workers.bootstrap import Adapters
+from workers.run.codec_server import CodecServer, start_codec_server
 from workers.temporal_client import AesGcmCodec
-from workers.worker import Adapters
 from workflows.registration import WORKFLOW_TYPE
 
 OTHER_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="  # 32 bytes, base64

@@ -26,9 +26,9 @@ from domain.registration import registration_id_for
 from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
+from workers.bootstrap import Adapters
+from workers.run.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
-from workers.worker import Adapters
 from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE
 
 

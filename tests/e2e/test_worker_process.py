@@ -31,8 +31,8 @@ from domain.registration import registration_id_for
 from tests.e2e.stack import BIN, LINK_SECRET
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
-from workers.smtp_sink import SmtpSink
-from workers.worker import Adapters
+from workers.bootstrap import Adapters
+from workers.run.smtp_sink import SmtpSink
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
 
 WITHIN = 30.0
@@ -326,7 +326,7 @@ async def childreg(stack: Stack, *args: str, **env: str) -> subprocess.Completed
 
 
 async def test_submitting_a_finished_registration_again_answers_with_it(stack: Stack) -> None:
-    """DESIGN §6: starting again with the same id returns the same registration; a finished id
+    """The public contract (README): starting again with the same id returns the same registration; a finished id
     is not reused (no second run), and ``childreg submit`` says so without an error."""
     worker = await stack.start_worker()
     body, handle = await stack.submit()

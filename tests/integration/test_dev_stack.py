@@ -25,7 +25,7 @@ from domain.contract import RegistrationStatus
 from tests.unit.test_contract import a_request
 from workers.embedded import generated_key
 from workers.temporal_client import connect
-from workflows.registration import ChildAccountRegistration
+from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 
 BIN = Path(sys.executable).parent
 CHILDREG = str(BIN / "childreg")
@@ -206,7 +206,7 @@ def test_a_registration_started_with_the_temporal_cli_completes(dev: Dev) -> Non
     )
 
     temporal(
-        dev, "workflow", "start", "--type", "ChildAccountRegistration", "--task-queue", "child-registration",
+        dev, "workflow", "start", "--type", "ChildAccountRegistration", "--task-queue", TASK_QUEUE,
         "--workflow-id", "registration-cli-0001", "--input", json.dumps(request, ensure_ascii=False),
     )  # fmt: skip
     _until(lambda: query_status(dev, "cli-0001").waiting_for in ("reviewer", "nobody"))
@@ -288,7 +288,7 @@ def test_the_worker_exposes_the_sdk_metrics_for_prometheus(dev: Dev) -> None:
         body = answer.read().decode()
 
     assert "temporal_" in body
-    assert 'task_queue="child-registration"' in body
+    assert f'task_queue="{TASK_QUEUE}"' in body
 
 
 def test_temporal_keeps_its_state_in_sqlite_with_the_wal_pragmas(dev: Dev) -> None:

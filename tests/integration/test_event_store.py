@@ -17,7 +17,7 @@ from domain.errors import CommandConflict, IllegalTransition, RegistrationNotFou
 from domain.registration import ActorKind, Cause, Registration, State
 from domain.service import RegistrationService
 from tests.unit.test_contract import a_request
-from workers.persistence import registration_service
+from workers.bootstrap import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 REQUEST_ID = "vssid-20261125-000123"

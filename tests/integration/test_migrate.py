@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 
 from tests.workflow.conftest import TEST_KEY
-from workers.migrate import WORKER_TABLES
+from workers.bootstrap import WORKER_TABLES
 
 BIN = Path(sys.executable).parent
 

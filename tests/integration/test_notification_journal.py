@@ -18,7 +18,7 @@ from tests.unit.notifications import examples
 from tests.unit.notifications.fakes import RecordingMailer, RecordingSmsGateway
 from tests.unit.notifications.journal_contract import NotificationJournalContract, a_record
 from tests.unit.test_contract import a_request
-from workers.persistence import registration_service
+from workers.bootstrap import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 

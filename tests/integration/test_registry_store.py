@@ -12,7 +12,8 @@ import pytest
 from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
-from activities.registry import (
+from activities.registry import read_registry
+from activities.registry.store import (
     SCHEMA,
     LoadReport,
     PostgresRegistry,
@@ -31,9 +32,7 @@ from domain.registry import (
 )
 from domain.values import Gender
 from workers.cli import app
-from workers.registry_csv import read_registry
-
-DEMO = Path(__file__).parents[2] / "demo" / "registry"
+from workers.run.demo import DEMO_REGISTRY as DEMO
 
 BAD_ROWS = {
     "offices.csv": "92001,BHXH Thành phố Cần Thơ,92,3,maybe",

@@ -1,4 +1,4 @@
-"""Drive registrations through valid lifecycles (DESIGN §3) with the real RegistrationService."""
+"""Drive registrations through valid lifecycles (README: "The lifecycle") with the real RegistrationService."""
 
 from __future__ import annotations
 

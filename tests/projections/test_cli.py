@@ -17,7 +17,7 @@ from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.projections.conftest import KEY
 from tests.projections.lifecycle import T0, Registrar
-from workers.query_cli import register
+from workers.cli.query import register
 
 LINK_SECRET = "a link secret for the tests"  # KEY is derived from it
 
@@ -129,7 +129,7 @@ def test_the_projector_stops_on_sigterm_and_resumes_after_a_restart(
     registrar: Registrar, read_models: ReadModels, cli_env: dict[str, str]
 ) -> None:
     registrar.submit("vssid-1", "79001", "0123456789", "7912345678", T0)
-    command = [sys.executable, "-c", "from workers.projector import main; main()"]
+    command = [sys.executable, "-c", "from workers.cli import app; app(['projector'])"]
     environment = {**os.environ, **cli_env}
 
     first = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)

@@ -18,8 +18,8 @@ from projections.runners import RunningProjections
 from tests.projections.conftest import KEY
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY, Stack, adapters, reach, stack, temporal
-from workers.persistence import event_store_env
-from workers.query_cli import register
+from workers.bootstrap import event_store_env
+from workers.cli.query import register
 
 __all__ = ["adapters", "stack", "temporal"]  # the workflow tests' fixtures
 

@@ -1,6 +1,6 @@
 """Each read model equals a direct fold over the events that produced it.
 
-Hypothesis generates valid lifecycles (DESIGN §3) for many registrations, offices, guardians and
+Hypothesis generates valid lifecycles (README: "The lifecycle") for many registrations, offices, guardians and
 children; the real service records them; the runners project them; the test computes every read
 model again from the recorded events (and the aggregates they replay into) and compares.
 """
@@ -21,7 +21,7 @@ from projections.queries import STATES, ReadModels
 from projections.runners import RunningProjections
 from tests.projections.conftest import KEY, fresh_database, query_side
 from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
-from workers.persistence import event_store_env, registration_service
+from workers.bootstrap import event_store_env, registration_service
 
 Plan = tuple[str, str, str, list[int]]
 

@@ -147,3 +147,38 @@ def test_documents_put_encrypts_the_intake_copy_with_the_stacks_key(
     assert DocumentStore(isolated / "var" / "documents", key).read_intake(reference) == (
         photo.read_bytes()
     )
+
+
+# -- every command: a setting that cannot be used ends it with exit 2, naming the variable -----
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "vssid-20261125-000123"],
+        ["registry", "show"],
+        ["audit", "seal"],
+        ["db", "migrate"],
+        ["projector"],
+        ["worker"],
+        ["documents", "put", __file__],
+    ],
+)
+def test_a_bad_setting_ends_the_command_with_exit_2_naming_the_variable(
+    command: list[str], isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHILDREG_LINK_VALID_DAYS", "0")
+
+    printed = CliRunner().invoke(app, command)
+
+    assert printed.exit_code == 2, printed.output
+    assert "CHILDREG_LINK_VALID_DAYS" in printed.output
+    assert "Traceback" not in printed.output
+
+
+def test_the_projector_is_one_of_the_run_commands() -> None:
+    printed = CliRunner().invoke(app, ["--help"])
+
+    assert printed.exit_code == 0
+    for command in ("worker", "projector", "dev", "codec-server", "notifications"):
+        assert command in printed.output

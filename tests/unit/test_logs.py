@@ -207,7 +207,7 @@ def test_json_off_a_terminal_and_console_on_one_unless_told(
 ) -> None:
     configure_logging(log_format, "info", stream)
     try:
-        structlog.get_logger("childreg").info("worker.started", task_queue="child-registration")
+        structlog.get_logger("childreg").info("worker.started", task_queue="a-queue")
     finally:
         structlog.reset_defaults()
         logging.getLogger().handlers.clear()
@@ -218,6 +218,6 @@ def test_json_off_a_terminal_and_console_on_one_unless_told(
     else:
         plain = re.sub(r"\x1b\[[0-9;]*m", "", line)  # without the terminal's colours
         assert "worker.started" in plain
-        assert "task_queue=child-registration" in plain
+        assert "task_queue=a-queue" in plain
         with pytest.raises(ValueError, match="Expecting value"):
             json.loads(line)

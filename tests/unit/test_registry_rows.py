@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from activities.registry import REGISTRY_FILES, read_registry
 from domain.calendar import business_deadline
 from domain.registry import (
     Account,
@@ -25,9 +26,7 @@ from domain.registry import (
     reference_problems,
 )
 from domain.values import Gender
-from workers.registry_csv import REGISTRY_FILES, read_registry
-
-DEMO = Path(__file__).parents[2] / "demo" / "registry"
+from workers.run.demo import DEMO_REGISTRY as DEMO
 
 HEADERS = {
     "offices": "office_code,name,province_code,review_days,active",

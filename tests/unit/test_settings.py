@@ -17,7 +17,7 @@ def test_defaults_are_the_embedded_stack(monkeypatch: pytest.MonkeyPatch) -> Non
 
     assert settings.embedded
     assert settings.data_dir == Path("var")
-    assert settings.task_queue == "child-registration"
+    assert settings.task_queue == "child-registration"  # the public contract's name, pinned
     assert settings.sms.gateway is SmsGateway.OUTBOX
     assert settings.max_wait_days == 30
 

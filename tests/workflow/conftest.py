@@ -35,8 +35,7 @@ from domain.contract import (
 )
 from domain.registration import Registration, registration_id_for
 from tests.workflow import builders
-from workers.persistence import registration_service
-from workers.worker import Adapters, build_activities
+from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import WORKFLOW_TYPE, ChildAccountRegistration, workflow_id_for
 
 TEST_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, base64

@@ -29,8 +29,8 @@ from domain.identity import IdentityCheck
 from domain.registry import AccountStatus
 from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
+from workers.bootstrap import Adapters
 from workers.temporal_client import AesGcmCodec
-from workers.worker import Adapters
 
 
 def test_a_sharp_scan_passes_without_warnings() -> None:

@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (the tables of cases read best one case a line)
-"""Every path of the lifecycle (DESIGN §3) in the time-skipping environment."""
+"""Every path of the lifecycle (README: "The lifecycle") in the time-skipping environment."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import pytest
 
 from activities.notifications.mail import SmtpMailer
 from tests.unit.notifications.examples import SENDER
-from workers.smtp_sink import SmtpSink, start_sink
+from workers.run.smtp_sink import SmtpSink, start_sink
 
 
 @pytest.fixture

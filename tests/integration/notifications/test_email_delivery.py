@@ -28,7 +28,7 @@ from tests.unit.notifications.examples import (
     notification_activities,
 )
 from tests.unit.notifications.fakes import InMemoryNotificationJournal, WorkerDied
-from workers.smtp_sink import SmtpSink, start_sink
+from workers.run.smtp_sink import SmtpSink, start_sink
 
 EMAIL = key(Channel.EMAIL)
 SUBJECT = "Đã tiếp nhận tờ khai đăng ký tài khoản giao dịch điện tử cho con - DK-1A2B3C4D"

@@ -5,7 +5,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from workers.smtp_sink import SmtpSink, message_file_name, start_sink
+from workers.run.smtp_sink import SmtpSink, message_file_name, start_sink
 
 
 def a_message(message_id: str, to: str = "an.nguyen@example.vn") -> EmailMessage:

@@ -44,9 +44,10 @@ from projections.audit.timeline import (
 )
 from projections.audit.verify import Finding, VerifyReport, verify_all, verify_registration
 from projections.catalogue import NAMES
-from workers.audit import AuditUnavailable, AuditWiring, audit_wiring, seal_once
-from workers.audit import auditing as _auditing
-from workers.settings import SettingsError, load_settings
+from workers.bootstrap import AuditUnavailable, AuditWiring, audit_wiring
+from workers.bootstrap import auditing as _auditing
+from workers.cli.common import JsonOption, settings_or_exit
+from workers.run.sealer import seal_once
 
 audit_app = typer.Typer(
     help="Auditors: history, state at any moment, tamper evidence, read-model and workflow checks.",
@@ -56,7 +57,6 @@ audit_app = typer.Typer(
 KeyArgument = Annotated[
     str, typer.Argument(metavar="REQUEST_ID|REGISTRATION_ID", help="A request or registration id.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (stable field names).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -65,11 +65,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _wiring() -> AuditWiring:
-    try:
-        return audit_wiring(load_settings())
-    except SettingsError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+    return audit_wiring(settings_or_exit())
 
 
 @contextmanager
@@ -344,14 +340,11 @@ def replay_workflows(
 ) -> None:
     """Replay recorded workflow histories with the current workflow code; exit 1 if any
     replay is non-deterministic (the change would break running registrations)."""
-    from workers.audit import replay_directory, replay_from_server
+    from workers.replay import replay_directory, replay_from_server
 
     if directory is not None and from_server is not None:
         raise typer.BadParameter("give DIR or --from-server, not both")
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        raise _fail(str(error), 2) from None
+    settings = settings_or_exit()
     if from_server is not None:
         results = replay_from_server(settings, from_server)
     else:

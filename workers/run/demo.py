@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.documents import DocumentStore
 from domain.contract import VIETNAM, DecideUpdate, Outcome, RegistrationStatus
-from workflows.registration import ChildAccountRegistration
+from workflows.registration import ChildAccountRegistration, workflow_id_for
 
-TASK_QUEUE = "child-registration"
+DEMO_REGISTRY = Path(str(files("workers.run") / "demo_registry"))
+"""The synthetic demo registry (its cast in its README), shipped with the package."""
 
 
 def demo_picture(seed: int, title: str) -> bytes:
@@ -60,7 +62,7 @@ class Scene:
 
 
 def scenes(stamp: str) -> list[Scene]:
-    """The four registrations, on the demo registry's cast (demo/registry/README.md)."""
+    """The four registrations, on the demo registry's cast (``demo_registry/README.md``)."""
     an = {
         "social_insurance_code": "7900000001",
         "full_name": "Nguyễn Văn An",
@@ -156,7 +158,7 @@ async def play(
     sms_dir: Path,
     console: Console,
     show_status: Callable[[str], None],
-    task_queue: str = TASK_QUEUE,
+    task_queue: str,
 ) -> str:
     """Run the four registrations to their outcomes and show what each guardian received.
 
@@ -171,7 +173,7 @@ async def play(
         handle = await client.start_workflow(
             ChildAccountRegistration.run,
             _request(scene, now, portrait, certificate),
-            id=f"registration-{scene.request_id}",
+            id=workflow_id_for(scene.request_id),
             task_queue=task_queue,
         )
         status = await _settled(handle)
@@ -275,7 +277,7 @@ WHAT_NEXT = """\
 
   An upstream service, with the temporal CLI:
     .venv/bin/childreg documents put photo.jpg          # prints sha256:… for the request's documents
-    .venv/bin/temporal workflow start --type ChildAccountRegistration --task-queue child-registration \\
+    .venv/bin/temporal workflow start --type ChildAccountRegistration --task-queue {task_queue} \\
         --workflow-id registration-<request_id> --input "$(cat request.json)"{codec}
     .venv/bin/temporal workflow list
   A reviewer:

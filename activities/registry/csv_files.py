@@ -1,4 +1,4 @@
-"""Reading the registry's CSV files (DESIGN §6) into :class:`RegistryData`.
+"""Reading the registry's CSV files (README: "Registry data") into :class:`RegistryData`.
 
 One file per kind of row, ``<kind>.csv``: UTF-8 (a byte-order mark is accepted), a header row
 naming every column of the kind in any order, dates ``YYYY-MM-DD``, booleans exactly ``true`` or

@@ -1,5 +1,5 @@
-"""The ``childreg`` commands of the registration workflow: worker, documents, submit, review,
-withdraw. Reviewers' decisions go through the update ``decide``, so a refusal comes back as an
+"""The ``childreg`` commands of the registration workflow: documents, submit, review, withdraw.
+Reviewers' decisions go through the update ``decide``, so a refusal comes back as an
 error and a non-zero exit."""
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.documents import DocumentRefused, DocumentStore
+from activities.documents import DocumentRefused
 from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawSignal
 from domain.errors import InvalidValue
 from domain.registration import registration_id_for
 from domain.values import RequestId, describe_validation_error, parse
-from workers.embedded import generated_key
-from workers.persistence import store_position
-from workers.settings import Settings, load_settings
+from workers.bootstrap import cipher_key, document_store, latest_position, resolve
+from workers.cli.common import settings_or_exit
+from workers.settings import Settings
 from workers.stack import temporal_address
 from workers.temporal_client import connect
 from workflows.registration import WORKFLOW_TYPE, workflow_id_for
@@ -53,24 +53,15 @@ OptionalFile = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, 
 
 def register(app: typer.Typer) -> None:
     """Add the workflow's commands to the ``childreg`` command."""
-    app.command()(worker)
     app.command()(submit)
     app.command()(withdraw)
     app.add_typer(documents_app, name="documents")
     app.add_typer(review_app, name="review")
 
 
-def _cipher_key(settings: Settings) -> str | None:
-    if settings.cipher_key is not None:
-        return settings.cipher_key.get_secret_value()
-    if settings.embedded:
-        return generated_key(settings.data_dir, "cipher.key")
-    return None
-
-
 async def _client(settings: Settings) -> Client:
     return await connect(
-        temporal_address(settings), settings.temporal_namespace, _cipher_key(settings)
+        temporal_address(settings), settings.temporal_namespace, cipher_key(settings)
     )
 
 
@@ -104,28 +95,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def worker() -> None:
-    """Run the Temporal worker of the registration workflow (until SIGTERM)."""
-    from workers.logs import configure_logging
-    from workers.migrate import SchemaMissing
-    from workers.worker import run_worker
-
-    settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    try:
-        asyncio.run(run_worker(settings))
-    except SchemaMissing as missing:
-        raise _fail(str(missing)) from None
-
-
 @documents_app.command("put")
 def documents_put(
     file: ExistingFile,
 ) -> None:
     """Check a JPEG or PNG by its content, put it into the intake and print its reference."""
-    settings = load_settings()
+    settings = settings_or_exit()
     try:
-        store = DocumentStore(settings.data_dir / "documents", _cipher_key(settings))
+        store = document_store(settings, cipher_key(settings))
         reference = store.put(file.read_bytes())
     except DocumentRefused as refused:
         raise _fail(f"{file.name}: {refused.rule} ({refused.reason_code})") from None
@@ -144,14 +121,14 @@ def submit(
     ] = False,
 ) -> None:
     """Start a registration (the same as an upstream service does through Temporal)."""
-    settings = load_settings()
+    settings = settings_or_exit()
     body = _request_body(request)
     try:
         # The workflow id is made of it: checked here, before any document goes into the intake.
         request_id: str = parse(RequestId, body.get("request_id"), "request_id")
     except InvalidValue as invalid:
         raise _fail(f"{request.name}: {invalid}") from None
-    store = DocumentStore(settings.data_dir / "documents", _cipher_key(settings))
+    store = document_store(settings, cipher_key(settings))
     try:
         for name, path in (("portrait", portrait), ("birth_certificate", birth_certificate)):
             if path is not None:
@@ -212,7 +189,7 @@ def _message(model: type[M], **fields: Any) -> M:
 
 
 def _decide(request_id: str, decision: DecideUpdate) -> None:
-    settings = load_settings()
+    settings = settings_or_exit()
 
     async def send() -> RegistrationStatus:
         client = await _client(settings)
@@ -238,11 +215,8 @@ def _store_position(settings: Settings) -> int | None:
     """The event store's newest position once the decision is recorded: ``childreg status ID
     --wait-for POSITION`` then answers with the decision (None when the store is out of reach:
     the decision stands all the same)."""
-    from workers.bootstrap import resolve
-
     try:
-        with psycopg.connect(resolve(settings).database_url, connect_timeout=10) as connection:
-            return store_position(connection)
+        return latest_position(resolve(settings).database_url)
     except psycopg.OperationalError:
         return None
 
@@ -320,7 +294,7 @@ def withdraw(
     reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
 ) -> None:
     """Withdraw a registration before a decision (for the guardian, through the upstream)."""
-    settings = load_settings()
+    settings = settings_or_exit()
     signal = _message(WithdrawSignal, reason=reason)
 
     async def send() -> None:

@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
+from activities.schema import create_schema
 from domain.registry import (
     Account,
     Holiday,
@@ -176,13 +177,8 @@ class PostgresRegistry:
 
     def create_schema(self) -> None:
         """Create the tables and indexes that are missing; safe to run again and concurrently."""
-        with (
-            self._translated("schema creation"),
-            self._pool.connection() as connection,
-            connection.transaction(),
-        ):
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            connection.execute(SCHEMA)
+        with self._translated("schema creation"):
+            create_schema(self._pool, SCHEMA, _LOCK_KEY)
 
     # --- loading ---------------------------------------------------------------------------------
 

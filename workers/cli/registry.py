@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from psycopg_pool import ConnectionPool
 from rich.console import Console
-from rich.table import Table
 
-from activities.registry import PostgresRegistry, RegistryStoreError, RegistrySummary
+from activities.registry import REGISTRY_FILES, PostgresRegistry, RegistryStoreError, read_registry
 from domain.registry import RegistryLoadError
-from workers.bootstrap import resolve
-from workers.registry_csv import REGISTRY_FILES, read_registry
-from workers.settings import SettingsError, load_settings
+from workers.bootstrap import registry
+from workers.cli.common import resolved_or_exit
+from workers.cli.tables import print_registry_summary
 
 _DIRECTORY_HELP = f"A directory holding any of {', '.join(REGISTRY_FILES)}."
 
@@ -26,25 +24,21 @@ registry_app = typer.Typer(
 )
 
 
+def register(app: typer.Typer) -> None:
+    """Add ``registry`` to the ``childreg`` command."""
+    app.add_typer(registry_app, name="registry")
+
+
 @contextmanager
 def _registry() -> Iterator[PostgresRegistry]:
-    """The registry of the configured (or embedded) database, its schema created if missing."""
+    """The registry of the configured (or embedded) database, its schema created if missing;
+    its store errors end the command with exit code 1."""
     try:
-        settings = load_settings()
-    except SettingsError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
-    pool = ConnectionPool(resolve(settings).database_url, open=False, min_size=1, max_size=2)
-    pool.open()
-    try:
-        registry = PostgresRegistry(pool)
-        registry.create_schema()
-        yield registry
+        with registry(resolved_or_exit()) as store:
+            yield store
     except RegistryStoreError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        pool.close()
 
 
 @registry_app.command()
@@ -88,34 +82,4 @@ def show() -> None:
     with _registry() as registry:
         summary = registry.summary()
 
-    print_summary(Console(), summary)
-
-
-def print_summary(console: Console, summary: RegistrySummary) -> None:
-    """Rows per table, offices with their active reviewers and supervisors, holiday years."""
-    rows = Table(title="Registry")
-    rows.add_column("table")
-    rows.add_column("rows", justify="right")
-    for kind, count in summary.rows.items():
-        rows.add_row(kind, str(count))
-    console.print(rows)
-
-    offices = Table(title="Offices")
-    for heading in ("code", "name", "province", "review days", "active"):
-        offices.add_column(heading)
-    offices.add_column("reviewers", justify="right")
-    offices.add_column("supervisors", justify="right")
-    for office in summary.offices:
-        offices.add_row(
-            office.office_code,
-            office.name,
-            office.province_code,
-            str(office.review_days),
-            "yes" if office.active else "no",
-            str(office.active_reviewers),
-            str(office.active_supervisors),
-        )
-    console.print(offices)
-
-    years = ", ".join(f"{year} ({count})" for year, count in summary.holiday_years.items())
-    console.print(f"Holidays: {years or 'none: every weekday counts as a working day'}")
+    print_registry_summary(Console(), summary)

@@ -1,12 +1,14 @@
+"""The composition root builds the notifications' adapters from the settings, connecting to nothing."""
+
 from pathlib import Path
 
 import pytest
 
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.gateways import HttpSmsGateway, OutboxSmsGateway
-from activities.notifications.wiring import build_mailer, build_notifications, build_sms_gateway
 from tests.unit.notifications.examples import LINK_SECRET
 from tests.unit.notifications.fakes import InMemoryNotificationJournal
+from workers.bootstrap import build_mailer, build_notifications, build_sms_gateway
 from workers.settings import Settings
 
 

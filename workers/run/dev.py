@@ -18,37 +18,32 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO
 
-import typer
-from psycopg_pool import ConnectionPool
 from rich.console import Console
 from temporalio.client import Client
 
-from activities.documents import DocumentStore
-from activities.registry import PostgresRegistry
-from projections.catalogue import digest_key
-from projections.queries import ReadModels
-from workers.bootstrap import Resolved, resolve
-from workers.codec_server import CodecServer, start_codec_server
-from workers.demo import WHAT_NEXT, play
-from workers.logs import configure_logging
-from workers.migrate import migrate
-from workers.persistence import store_position
-from workers.projector import audit_sealing, running_projections
-from workers.query_cli import queue_table, status_table
-from workers.registry_cli import print_summary
-from workers.registry_csv import read_registry
-from workers.settings import LogFormat, Settings, load_settings
-from workers.smtp_sink import SmtpSink, start_sink
+from activities.registry import read_registry
+from workers.bootstrap import (
+    Resolved,
+    document_store,
+    latest_position,
+    migrate,
+    read_models,
+    registry,
+    resolve,
+    running_projections,
+)
+from workers.cli.tables import print_registry_summary, queue_table, status_table
+from workers.run.codec_server import CodecServer, start_codec_server
+from workers.run.demo import DEMO_REGISTRY, WHAT_NEXT, play
+from workers.run.sealer import audit_sealing
+from workers.run.smtp_sink import SmtpSink, start_sink
+from workers.run.worker import run_worker
+from workers.settings import Settings
 from workers.stack import Stack, stack_file, write_stack
 from workers.temporal_client import connect
-from workers.worker import documents_root, run_worker
-
-DEMO_REGISTRY = Path(str(files("demo") / "registry"))
-"""The synthetic demo registry, shipped with the package (``demo/registry/``)."""
 
 TEMPORAL_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 """Measured on this kind of machine: 5.6 → 13.6 workflows/s over SQLite's defaults."""
@@ -82,45 +77,13 @@ def exclusive(data_dir: Path) -> Iterator[None]:
         lock_file.close()
 
 
-def dev(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Where the embedded stack keeps its data (default: var/)."),
-    ] = None,
-    temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
-    smtp_port: Annotated[int, typer.Option(help="The SMTP sink's port.")] = 8025,
-    codec_port: Annotated[
-        int,
-        typer.Option(
-            help="The codec server's port (the temporal CLI and Web UI decrypt through it)."
-        ),
-    ] = 8081,
-    metrics_port: Annotated[
-        int, typer.Option(help="The worker's Prometheus metrics port; 0: off.")
-    ] = 9464,
-    demo: Annotated[
-        bool, typer.Option("--demo/--no-demo", help="Play the demo on first start.")
-    ] = True,
-    log_format: Annotated[LogFormat | None, typer.Option(help="console, json or auto.")] = None,
-) -> None:
-    """Run the whole service on its embedded defaults; Ctrl-C stops it, and its data stays."""
-    overrides: dict[str, object] = {"metrics_port": metrics_port}
-    if data_dir:
-        overrides["data_dir"] = data_dir
-    if log_format:
-        overrides["log_format"] = log_format
-    settings = load_settings(**overrides)
-    configure_logging(settings.log_format, "warning")
-    console = Console()
-    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port)
-    try:
-        with exclusive(settings.data_dir):
-            _check_ports(ports)
-            asyncio.run(_serve(settings, ports, demo, console))
-    except StackError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+def run_dev(settings: Settings, ports: Ports, demo: bool, console: Console) -> None:
+    """Run the whole service on its embedded defaults until SIGINT or SIGTERM; its data stays.
+
+    Raises :class:`StackError` when the stack cannot start (already running, a port taken)."""
+    with exclusive(settings.data_dir):
+        _check_ports(ports)
+        asyncio.run(_serve(settings, ports, demo, console))
 
 
 @dataclass(frozen=True)
@@ -182,7 +145,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         client = await _wait_for_temporal(address, resolved, temporal)
         sink: SmtpSink = running.enter_context(start_sink(data_dir / "mail", port=ports.smtp))
         running.enter_context(running_projections(resolved))
-        running.enter_context(audit_sealing(resolved))
+        running.enter_context(audit_sealing(resolved.database_url))
         stack = Stack(
             temporal_address=address,
             temporal_ui=f"http://127.0.0.1:{ports.ui}",
@@ -203,13 +166,17 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         )
         _print_stack(console, stack)
         if demo and not (data_dir / ".demo-played").exists():
-            waiting = await _play_demo(client, resolved, data_dir, stack, console, stop)
+            waiting = await _play_demo(client, settings, resolved, data_dir, stack, console, stop)
             if waiting is not None:
                 (data_dir / ".demo-played").write_text(waiting + "\n")
                 codec_option = (
                     f" \\\n        --codec-endpoint {codec_endpoint}" if codec_endpoint else ""
                 )
-                console.print(WHAT_NEXT.format(waiting=waiting, codec=codec_option))
+                console.print(
+                    WHAT_NEXT.format(
+                        waiting=waiting, codec=codec_option, task_queue=settings.task_queue
+                    )
+                )
         console.print(f"Serving. Data stays under {data_dir}/. Ctrl-C stops.")
         await asyncio.wait(
             [worker, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
@@ -220,13 +187,12 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
 
 
 def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
-    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
-        registry = PostgresRegistry(pool)
+    with registry(resolved) as store:
         if load:
-            report = registry.load(read_registry(DEMO_REGISTRY))
+            report = store.load(read_registry(DEMO_REGISTRY))
             (data_dir / ".demo-registry-loaded").write_text("loaded\n")
             console.print(f"Registry      demo data loaded ({report.total_changed} rows)")
-        print_summary(console, registry.summary())
+        print_registry_summary(console, store.summary())
 
 
 def _codec_server(cipher_key: str, ports: Ports) -> CodecServer:
@@ -302,6 +268,7 @@ def _print_stack(console: Console, stack: Stack) -> None:
 
 async def _play_demo(
     client: Client,
+    settings: Settings,
     resolved: Resolved,
     data_dir: Path,
     stack: Stack,
@@ -309,20 +276,23 @@ async def _play_demo(
     stop: asyncio.Event,
 ) -> str | None:
     """Play the demo; returns the request id left waiting for a reviewer (None when stopped)."""
-    documents = DocumentStore(documents_root(data_dir), resolved.cipher_key)
-    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
-        read_models = ReadModels(pool, digest_key(resolved.link_secret))
-
-        def latest_position() -> int:
-            with pool.connection() as connection:
-                return store_position(connection)
+    documents = document_store(settings, resolved.cipher_key)
+    with read_models(resolved) as models:
 
         def show_status(request_id: str) -> None:
-            read_models.wait_for(latest_position(), timeout=30)
-            console.print(status_table(read_models.status(request_id)))
+            models.wait_for(latest_position(resolved.database_url), timeout=30)
+            console.print(status_table(models.status(request_id)))
 
         demo = asyncio.create_task(
-            play(client, documents, Path(stack.mail_dir), Path(stack.sms_dir), console, show_status)
+            play(
+                client,
+                documents,
+                Path(stack.mail_dir),
+                Path(stack.sms_dir),
+                console,
+                show_status,
+                settings.task_queue,
+            )
         )
         await asyncio.wait(
             [demo, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
@@ -331,6 +301,6 @@ async def _play_demo(
             demo.cancel()
             return None
         waiting = demo.result()
-        await asyncio.to_thread(read_models.wait_for, latest_position(), 30)
-        console.print(queue_table(read_models.queue("48001")))
+        await asyncio.to_thread(models.wait_for, latest_position(resolved.database_url), 30)
+        console.print(queue_table(models.queue("48001")))
         return waiting
