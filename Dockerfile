@@ -10,6 +10,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY projections ./projections
 COPY workers ./workers
+COPY web ./web
 COPY demo ./demo
 RUN pip install --no-cache-dir .
 USER nobody

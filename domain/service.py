@@ -246,6 +246,14 @@ class RegistrationService(Application[UUID]):
     ) -> RegistrationView:
         return self._command(registration_id, lambda r: r.activate_child_account(account_id, cause))
 
+    def record_declaration_view(
+        self, registration_id: UUID, opened: str, client_digest: str, cause: Cause
+    ) -> RegistrationView:
+        """Record that the guardian's link was opened (``page`` or ``pdf``); no state changes."""
+        return self._command(
+            registration_id, lambda r: r.record_declaration_view(opened, client_digest, cause)
+        )
+
     def command(
         self, registration_id: UUID, action: Callable[[Registration], None]
     ) -> RegistrationView:
