@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import warnings
 from collections.abc import Sequence
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from activities.documents import MAX_BYTES, DocumentRefused, image_format, inspect
+from activities.documents import MAX_BYTES, MAX_PIXELS, DocumentRefused, image_format, inspect
 from web.dependencies import WebDependencies
 from web.errors import ErrorBody, error_response
 
@@ -146,6 +149,7 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _check(data: bytes, declared: str) -> None:
+    _refuse_bombs(data)
     try:
         found = image_format(data)
     except DocumentRefused as refused:
@@ -159,3 +163,23 @@ def _check(data: bytes, declared: str) -> None:
     except DocumentRefused as refused:
         status = 413 if refused.reason_code == "DOCUMENT_TOO_LARGE" else 400
         raise _Refused(status, "body", refused.rule) from None
+
+
+def _refuse_bombs(data: bytes) -> None:
+    """Refuse an image whose header announces more than ``MAX_PIXELS``, before any decoding.
+
+    Pillow warns past 89 million pixels and raises past twice that, while opening; the storage
+    activity turns both into "cannot be decoded". Here the upstream is told the rule it broke.
+    """
+    too_many = _Refused(413, "body", f"a document must be at most {MAX_PIXELS} pixels")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = image.width * image.height
+    except Image.DecompressionBombError:
+        raise too_many from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return  # not an image at all: the content check answers that
+    if pixels > MAX_PIXELS:
+        raise too_many
