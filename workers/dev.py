@@ -331,7 +331,8 @@ def _print_stack(console: Console, stack: Stack) -> None:
     if stack.web:
         console.print(
             f"Web           {stack.web} (guardians' links; POST {stack.web}/v1/documents "
-            f"with the bearer token in {Path(stack.sms_dir).parent}/keys/intake.token)"
+            f"with a token of CHILDREG_INTAKE_TOKENS, else {Path(stack.sms_dir).parent}"
+            "/keys/intake.token)"
         )
 
 
