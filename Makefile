@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities projections workers tests
+	$(BIN)/mypy domain workflows activities projections workers web tests
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -17,10 +17,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain import chain
-from domain.errors import CommandConflict, DecisionRule, IllegalTransition
+from domain.errors import CommandConflict, DecisionRule, IllegalTransition, InvalidValue
 from domain.reasons import AUTOMATIC_CODES, REVIEWER_CODES, reason
 
 MAX_SUPPLEMENT_ROUNDS = 3
+
+DECLARATION_OPENINGS = frozenset({"page", "pdf"})
+"""What a guardian's link opens: the declaration's page, or its PDF."""
 
 _REGISTRATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://vssid.example.vn/childreg/registrations")
 
@@ -298,6 +301,16 @@ class Registration(Aggregate):
 
         def evolve(self, registration: Registration) -> None:
             registration.notifications[f"{self.kind}/{self.channel}"] = "skipped"
+
+    class DeclarationViewed(Event):
+        """The guardian's link was opened (the page or the PDF). It changes no state: the audit
+        shows when the guardian looked. The client's address is kept only as a keyed hash."""
+
+        opened: str
+        """What was opened: one of :data:`DECLARATION_OPENINGS`."""
+        client_digest: str
+        """HMAC-SHA-256 of the client's address under a service key: repeat visits from one
+        address can be told apart from others, the address itself cannot be read back."""
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -582,6 +595,18 @@ class Registration(Aggregate):
         ):
             return
         self._record(self.NotificationSkipped, cause, kind=kind, channel=channel, why=why)
+
+    # The guardian's link may be opened in any state, final ones included (a withdrawn or expired
+    # registration still shows its declaration); each opening is its own command id.
+
+    def record_declaration_view(self, opened: str, client_digest: str, cause: Cause) -> None:
+        if self._repeated(cause, self.DeclarationViewed):
+            return
+        if opened not in DECLARATION_OPENINGS:
+            raise InvalidValue("opened", f"one of {', '.join(sorted(DECLARATION_OPENINGS))}")
+        if not client_digest:
+            raise InvalidValue("client_digest", "a keyed hash of the client's address is required")
+        self._record(self.DeclarationViewed, cause, opened=opened, client_digest=client_digest)
 
     # --- derived ----------------------------------------------------------------------------------
 

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     log_level: str = "info"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     """Prometheus port for the worker's SDK metrics; 0: none."""
+    # --- the web tier (``childreg web``) ---
+    intake_tokens: SecretStr | None = None
+    """Bearer tokens of ``POST /v1/documents``, comma-separated. None with the embedded database:
+    one generated once into ``<data dir>/keys/intake.token``; None otherwise: the intake is closed."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose ``X-Forwarded-For`` is believed (comma-separated, ``*`` for any): the client
+    address the rate limit counts and the view records (hashed) is the one they report."""
 
     @field_validator("public_base_url")
     @classmethod

@@ -26,6 +26,8 @@ class Stack(BaseModel):
     mail_dir: str
     sms_dir: str
     metrics: str | None = None
+    web: str | None = None
+    """The web tier's base URL (guardians' links, ``POST /v1/documents``)."""
 
 
 def stack_file(data_dir: Path) -> Path:

@@ -110,6 +110,9 @@ _SUMMARIES: dict[type[Any], Callable[[Any], str]] = {
         f"{e.kind} by {e.channel} failed ({'permanently' if e.permanent else 'will retry'})"
     ),
     E.NotificationSkipped: lambda e: f"{e.kind} by {e.channel} skipped: {e.why}",
+    E.DeclarationViewed: lambda e: (
+        f"declaration {e.opened} opened through the guardian's link (client {e.client_digest[:12]})"
+    ),
 }
 
 

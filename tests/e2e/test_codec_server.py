@@ -428,7 +428,9 @@ def raw_exchange(server: CodecServer, request: bytes) -> bytes:
     return received
 
 
-def test_a_refused_body_is_never_read_as_a_request_nor_logged(server: CodecServer) -> None:
+def test_a_refused_body_is_never_read_as_a_request_nor_logged(
+    server: CodecServer, caplog: pytest.LogCaptureFixture
+) -> None:
     body = json.dumps({"payloads": [{"data": CHILD_NAME}]}, ensure_ascii=False).encode()
     refused = (
         b"POST /decode HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
@@ -442,11 +444,11 @@ def test_a_refused_body_is_never_read_as_a_request_nor_logged(server: CodecServe
 
     assert first.startswith(b"HTTP/1.0 415") or first.startswith(b"HTTP/1.1 415")
     assert first.count(b"HTTP/1.") == 1
-    assert b"Connection: close" in first
+    assert b"connection: close" in first.lower()
     assert b" 400 " in second.split(b"\r\n", 1)[0]
-    assert {"event": "codec.http_error", "status": "400", "log_level": "info"} in logged
-    assert CHILD_NAME not in repr(logged)
-    assert "0031" not in repr(logged)
+    assert "Invalid HTTP request received." in caplog.text  # uvicorn's line: the status only
+    assert CHILD_NAME not in repr(logged) + caplog.text
+    assert "0031" not in repr(logged) + caplog.text
 
 
 def test_the_web_ui_gets_its_cors_answers(server: CodecServer) -> None:

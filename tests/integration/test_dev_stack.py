@@ -136,7 +136,14 @@ def dev_data_dir() -> Iterator[Path]:
 def dev(dev_data_dir: Path) -> Iterator[Dev]:
     ports = {
         name: free_port()
-        for name in ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port")
+        for name in (
+            "temporal-port",
+            "ui-port",
+            "smtp-port",
+            "codec-port",
+            "metrics-port",
+            "web-port",
+        )
     }
     running = start_dev(dev_data_dir, ports)
     yield running

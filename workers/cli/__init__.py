@@ -2,7 +2,7 @@
 
 One module per command group, each with a ``register(app)``:
 
-- ``run``: the processes (``worker``, ``projector``, ``dev``, ``codec-server``);
+- ``run``: the processes (``worker``, ``projector``, ``web``, ``dev``, ``codec-server``);
 - ``workflow``: an upstream's and a reviewer's commands (``documents``, ``submit``, ``review``,
   ``withdraw``);
 - ``query``: the read models (``status``, ``queue``, ``guardian``, ``stats``, ``projections``);

@@ -1,4 +1,4 @@
-"""``childreg worker|projector|dev|codec-server``: the commands that run a process until stopped.
+"""``childreg worker|projector|web|dev|codec-server``: the commands that run a process until stopped.
 
 Each reads the settings, configures logging and hands over to its process in ``workers.run``.
 """
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     """Add the long-running processes to the ``childreg`` command."""
     app.command()(worker)
     app.command()(projector)
+    app.command()(web)
     app.command()(dev)
     app.command("codec-server")(codec_server)
 
@@ -51,6 +52,23 @@ def projector() -> None:
         raise typer.Exit(1) from None
 
 
+def web(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.", min=1, max=65535)] = 8080,
+) -> None:
+    """Serve the web tier: guardians' declaration links, POST /v1/documents, /healthz, /readyz."""
+    from workers.bootstrap import SchemaMissing
+    from workers.run.web import run_web
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(run_web(settings, host, port))
+    except SchemaMissing as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(1) from None
+
+
 def dev(
     data_dir: Annotated[
         Path | None,
@@ -68,6 +86,9 @@ def dev(
     metrics_port: Annotated[
         int, typer.Option(help="The worker's Prometheus metrics port; 0: off.")
     ] = 9464,
+    web_port: Annotated[
+        int, typer.Option(help="The web tier's port (guardians' links, the document intake).")
+    ] = 8080,
     demo: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Play the demo on first start.")
     ] = True,
@@ -84,9 +105,12 @@ def dev(
     if log_format:
         overrides["log_format"] = log_format
     settings = settings_or_exit(**overrides)
+    if "public_base_url" not in settings.model_fields_set:
+        # Guardians' links point at this stack's own web tier unless told otherwise.
+        settings = settings.model_copy(update={"public_base_url": f"http://localhost:{web_port}"})
     configure_logging(settings.log_format, "warning")
     console = Console()
-    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port)
+    ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port, web_port)
     try:
         run_dev(settings, ports, demo, console)
     except StackError as error:

@@ -9,67 +9,41 @@ back). The CLI uses it with ``--codec-endpoint http://127.0.0.1:8081`` (``--code
 server requires an ``Authorization`` header); the Web UI with its codec endpoint setting, which
 needs the CORS answers below.
 
-Only the last part of the path counts (``/default/decode`` is ``/decode``), as the protocol asks.
-A bad request is answered ``400`` with one line of text that never repeats what was sent, and
-nothing of a payload is ever logged. Bound to loopback, the server also refuses requests that do
-not come from loopback or that name another host (DNS rebinding); ``--host`` lifts that, for a
-codec server beside a production worker (then give it ``--auth-file``).
+The protocol itself is :mod:`web.codec`, a small ASGI application; this module runs it on
+uvicorn (on a thread of its own for ``childreg dev``) and is the command. Bound to loopback, the
+server refuses requests that do not come from loopback or that name another host (DNS
+rebinding); ``--host`` lifts that, for a codec server beside a production worker (then give it
+``--auth-file``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import ipaddress
-import json
-import re
 import signal
 import socket
 import threading
-from collections.abc import Iterable, Sequence
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
-import structlog
 import typer
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from temporalio.api.common.v1 import Payload, Payloads
+import uvicorn
 
+from web.codec import create_codec_app
 from workers.embedded import generated_key
 from workers.settings import Settings, SettingsError, load_settings
 from workers.temporal_client import ENCODING, AesGcmCodec
-
-log = structlog.get_logger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 """The dev server's Web UI, under both names a browser may use for it."""
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""Far above Temporal's payload limits (2 MB a blob by default)."""
-ALLOWED_HEADERS = "content-type, x-namespace, authorization"
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-_PAYLOADS_SHAPE = '{"payloads": [{"metadata": {"<key>": "<base64>"}, "data": "<base64>"}]}'
 
 
-class _Refusal(Exception):
-    """A request the server answers with an error status and one line of text."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class CodecServer(ThreadingHTTPServer):
-    """The HTTP server; :func:`start_codec_server` runs one on a thread of its own."""
-
-    daemon_threads = True
-    allow_reuse_address = True
+class CodecServer:
+    """uvicorn serving :func:`web.codec.create_codec_app` on a thread of its own, on a socket bound
+    before the thread starts (so a taken port is an ``OSError`` at once)."""
 
     def __init__(
         self,
@@ -80,25 +54,59 @@ class CodecServer(ThreadingHTTPServer):
         ui_origins: Iterable[str] = DEFAULT_UI_ORIGINS,
         authorization: str | None = None,
     ) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         self.codec = codec
-        self.loopback_only = loopback_only
-        self.ui_origins = frozenset(origin.rstrip("/") for origin in ui_origins)
-        self.authorization = authorization
-        super().__init__(address, _Handler)
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._socket.bind(address)
+            self._socket.listen(128)
+        except OSError:
+            self._socket.close()
+            raise
+        self.server_address: tuple[str, int] = self._socket.getsockname()[:2]
+        app = create_codec_app(
+            codec,
+            key_id=codec.key_id.decode(),
+            encrypted_encoding=ENCODING,
+            loopback_only=loopback_only,
+            ui_origins=ui_origins,
+            authorization=authorization,
+        )
+        config = uvicorn.Config(
+            app,
+            access_log=False,  # web.codec logs each request, its path reduced to the protocol's
+            log_config=None,
+            server_header=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._stopped = threading.Event()
 
     @property
     def url(self) -> str:
         """What to give the CLI as ``--codec-endpoint`` (the port actually bound)."""
-        host, port = self.server_address[:2]
-        host = str(host)
+        host, port = self.server_address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        # Not the main thread: uvicorn installs no signal handlers of its own.
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._socket.close()
+            self._stopped.set()
+
+    def wait_started(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def close(self) -> None:
         """Stop serving (from any thread but the serving one) and release the port."""
-        self.shutdown()
-        self.server_close()
+        self._server.should_exit = True
+        if not self._stopped.wait(timeout=10):
+            self._socket.close()
 
 
 def start_codec_server(
@@ -128,236 +136,8 @@ def start_codec_server(
     )
     thread = threading.Thread(target=server.serve_forever, name="codec-server", daemon=True)
     thread.start()
+    server.wait_started()
     return server, thread
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: CodecServer
-    protocol_version = "HTTP/1.1"
-    server_version = "childreg-codec"
-    timeout = 60  # seconds a connection may stay silent (a body shorter than announced)
-
-    def do_OPTIONS(self) -> None:
-        """The Web UI's CORS preflight."""
-        try:
-            self._check_caller()
-        except _Refusal as refusal:
-            self._answer(refusal.status, refusal.message.encode(), "text/plain; charset=utf-8")
-            return
-        self._answer(HTTPStatus.NO_CONTENT, b"", None, preflight=True)
-
-    def do_POST(self) -> None:
-        count = 0
-        try:
-            self._check_caller()
-            operation = self._operation()
-            self._check_authorization()
-            payloads = self._read_payloads()
-            count = len(payloads)
-            answer = Payloads(payloads=self._apply(operation, payloads))
-        except _Refusal as refusal:
-            self._answer(refusal.status, refusal.message.encode(), "text/plain; charset=utf-8")
-            if refusal.status >= HTTPStatus.INTERNAL_SERVER_ERROR or refusal.status in (
-                HTTPStatus.UNAUTHORIZED,
-                HTTPStatus.FORBIDDEN,
-            ):
-                log.warning("codec.refused", path=self._logged_path(), status=int(refusal.status))
-            return
-        except (
-            Exception
-        ) as error:  # an answer, not a dropped connection; no message: it may quote data
-            self._answer(
-                HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error", "text/plain; charset=utf-8"
-            )
-            log.error("codec.failed", path=self._logged_path(), error=type(error).__name__)
-            return
-        body = json_format.MessageToJson(answer, indent=None).encode()
-        self._answer(HTTPStatus.OK, body, "application/json")
-        log.debug("codec.answered", operation=operation, payloads=count)
-
-    def do_GET(self) -> None:
-        self._method_not_allowed()
-
-    def do_PUT(self) -> None:
-        self._method_not_allowed()
-
-    def do_DELETE(self) -> None:
-        self._method_not_allowed()
-
-    def _method_not_allowed(self) -> None:
-        self._answer(
-            HTTPStatus.METHOD_NOT_ALLOWED,
-            b"use POST /encode or POST /decode",
-            "text/plain; charset=utf-8",
-            extra={"Allow": "POST, OPTIONS"},
-        )
-
-    # -- checks -----------------------------------------------------------------------------
-
-    def _check_caller(self) -> None:
-        if not self.server.loopback_only:
-            return
-        peer = ipaddress.ip_address(self.client_address[0])
-        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
-        if not peer.is_loopback:
-            raise _Refusal(
-                HTTPStatus.FORBIDDEN,
-                "this codec server answers loopback only (start it with --host to serve others)",
-            )
-        if _host_name(self.headers.get("Host", "")) not in _LOOPBACK_NAMES:
-            raise _Refusal(HTTPStatus.FORBIDDEN, "Host: not a loopback name")
-
-    def _check_authorization(self) -> None:
-        expected = self.server.authorization
-        if expected is None:
-            return
-        given = self.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise _Refusal(
-                HTTPStatus.UNAUTHORIZED,
-                "Authorization: missing or wrong (the temporal CLI sends it with --codec-auth)",
-            )
-
-    def _path(self) -> str:
-        # No path at all when http.server could not parse the request line.
-        return str(getattr(self, "path", "")).split("?", 1)[0].rstrip("/")
-
-    def _logged_path(self) -> str:
-        """The path for a log line: the protocol's own paths as they are, any other as "other"
-        (a caller may put anything in a path)."""
-        path = self._path()
-        return path if _PROTOCOL_PATH.fullmatch(path) else "other"
-
-    def _operation(self) -> str:
-        operation = self._path().rsplit("/", 1)[-1]
-        if operation not in ("encode", "decode"):
-            raise _Refusal(HTTPStatus.NOT_FOUND, "use POST /encode or POST /decode")
-        return operation
-
-    def _read_payloads(self) -> list[Payload]:
-        content_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if content_type != "application/json":
-            raise _Refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type: application/json only")
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise _Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length: required")
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise _Refusal(HTTPStatus.LENGTH_REQUIRED, "Content-Length: required") from None
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise _Refusal(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body: at most {MAX_BODY_BYTES} bytes"
-            )
-        body = self.rfile.read(length)
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
-            raise _Refusal(
-                HTTPStatus.BAD_REQUEST, f"malformed body: not JSON; expected {_PAYLOADS_SHAPE}"
-            ) from None
-        if not isinstance(document, dict):  # {} is no payloads (the CLI sends it)
-            raise _Refusal(HTTPStatus.BAD_REQUEST, f"malformed body: expected {_PAYLOADS_SHAPE}")
-        try:
-            # The parser's own messages may quote the body: they stay out of the answer.
-            message = json_format.ParseDict(document, Payloads())
-        except (json_format.ParseError, TypeError, ValueError, AttributeError):
-            raise _Refusal(
-                HTTPStatus.BAD_REQUEST,
-                f"malformed body: not a Payloads message as JSON; expected {_PAYLOADS_SHAPE}",
-            ) from None
-        return list(message.payloads)
-
-    # -- the codec --------------------------------------------------------------------------
-
-    def _apply(self, operation: str, payloads: Sequence[Payload]) -> list[Payload]:
-        codec = self.server.codec
-        if operation == "encode":
-            return asyncio.run(codec.encode(payloads))
-        return [self._decode(codec, index, payload) for index, payload in enumerate(payloads)]
-
-    @staticmethod
-    def _decode(codec: AesGcmCodec, index: int, payload: Payload) -> Payload:
-        if payload.metadata.get("encoding") == ENCODING:
-            key_id = payload.metadata.get("encryption-key-id", b"").decode(errors="replace")
-            if key_id != codec.key_id.decode():
-                shown = "".join(c for c in key_id[:32] if c.isascii() and c.isalnum()) or "none"
-                raise _Refusal(
-                    HTTPStatus.BAD_REQUEST,
-                    f"payload {index}: encrypted under another key (key id {shown}; "
-                    f"this server's key id is {codec.key_id.decode()})",
-                )
-        try:
-            return asyncio.run(codec.decode([payload]))[0]
-        except (ValueError, KeyError, DecodeError):
-            raise _Refusal(
-                HTTPStatus.BAD_REQUEST,
-                f"payload {index}: cannot be decrypted (corrupted, or not from this codec)",
-            ) from None
-
-    # -- answers ----------------------------------------------------------------------------
-
-    def _answer(
-        self,
-        status: HTTPStatus,
-        body: bytes,
-        content_type: str | None,
-        *,
-        preflight: bool = False,
-        extra: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        if status >= HTTPStatus.BAD_REQUEST:
-            # A refused request's body may be unread: never parse it as the next request (whose
-            # "bad request line" would then be logged); the caller opens a new connection.
-            self.send_header("Connection", "close")
-        origin = self.headers.get("Origin")
-        if origin and origin.rstrip("/") in self.server.ui_origins:
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Access-Control-Allow-Credentials", "true")
-            if preflight:
-                self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
-                self.send_header("Access-Control-Allow-Headers", ALLOWED_HEADERS)
-                self.send_header("Access-Control-Max-Age", "600")
-        self.send_header("Vary", "Origin")
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def version_string(self) -> str:
-        return self.server_version  # no Python version for callers
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug(
-            "codec.request",
-            method=getattr(self, "command", None),
-            path=self._logged_path(),
-            status=str(code),
-        )
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # http.server's own errors ("code %d, message %s"): the status only. The message quotes
-        # the bad request line, and that may be anything a caller sent, a payload included.
-        status = args[0] if args and isinstance(args[0], int) else "-"
-        log.info("codec.http_error", status=str(status))
-
-
-_PROTOCOL_PATH = re.compile(r"(/[A-Za-z0-9._-]{1,255})?/(encode|decode)")
-"""POST /encode, /decode and the CLI's /{namespace}/encode, /{namespace}/decode."""
-
-
-def _host_name(host_header: str) -> str:
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 # -- the command ----------------------------------------------------------------------------

