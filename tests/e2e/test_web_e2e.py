@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
 from tests.unit.test_contract import a_request
 from tests.workflow.builders import sharp_jpeg
 from workers.embedded import generated_key
+from workers.run.demo import DEMO_REGISTRY
 from workers.temporal_client import connect
 
 CHILD = "Nguyễn Ngọc Hân"
@@ -46,7 +46,7 @@ def dev() -> Iterator[Dev]:
     }
     running = start_dev(data_dir, ports, demo=False)
     subprocess.run(
-        [CHILDREG, "registry", "load", str(files("demo") / "registry")],
+        [CHILDREG, "registry", "load", str(DEMO_REGISTRY)],
         env=running.env(),
         check=True,
         capture_output=True,
