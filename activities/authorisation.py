@@ -13,10 +13,11 @@ from uuid import UUID
 import structlog
 from temporalio import activity
 
-from activities.messages import DecisionInput, StepOutcome
+from activities.messages import ActivityName, DecisionInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import DecideUpdate, Outcome
-from domain.registration import ActorKind, State
+from domain.lifecycle import State
+from domain.registration import ActorKind
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService, RegistrationView
 
@@ -49,7 +50,7 @@ class DecisionActivities:
         self._registry = registry
         self._supplement_wait = dt.timedelta(days=supplement_wait_days)
 
-    @activity.defn(name="decide")
+    @activity.defn(name=ActivityName.DECIDE)
     def decide(self, data: DecisionInput) -> StepOutcome:
         """Authorise and record a decision; a refusal is recorded and returned with its reason."""
         step, decision = data.step, data.decision

@@ -14,11 +14,11 @@ import structlog
 from temporalio import activity
 
 from activities.claims import ChildClaims
-from activities.messages import Step, StepOutcome
+from activities.messages import ActivityName, Step, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import RegistrationRequest
+from domain.lifecycle import State
 from domain.qr import CardQrUnreadable, decode_card_qr
-from domain.registration import State
 from domain.registry import AccountStatus, Person, RegistryLookups
 from domain.service import RegistrationService
 from domain.values import NameMatch, compare_names, is_minor_on
@@ -219,7 +219,7 @@ class IdentityActivities:
         self._service = service
         self._check = check
 
-    @activity.defn(name="verify_identity")
+    @activity.defn(name=ActivityName.VERIFY_IDENTITY)
     def verify_identity(self, step: Step) -> StepOutcome:
         """Check the declaration against the registry; record the identity verified or the rejection."""
         with domain_errors_not_retried():

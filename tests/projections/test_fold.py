@@ -15,7 +15,8 @@ import psycopg
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domain.registration import OPEN_STATES, Registration, State
+from domain.lifecycle import OPEN_STATES, State
+from domain.registration import Registration
 from domain.service import RegistrationView
 from projections.queries import STATES, ReadModels
 from projections.runners import RunningProjections
@@ -87,7 +88,7 @@ def test_each_read_model_equals_a_fold_over_its_events(
 def _check_status(read_models: ReadModels, views: dict[UUID, RegistrationView], url: str) -> None:
     for rid, view in views.items():
         status = read_models.status(view.request_id)
-        contract = view.status()
+        contract = view.contract_status()
         assert status.registration_id == rid
         assert status.state == view.state.value
         assert status.office_code == view.office_code
