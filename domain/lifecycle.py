@@ -123,14 +123,15 @@ WAITING_FOR: Mapping[State, WaitingFor] = MappingProxyType(
 """Who has to act next for the registration to move on."""
 
 
+def new_state(event: object) -> State | None:
+    """The state ``event`` (a ``Registration`` event) brings; None when it leaves the state as
+    it was."""
+    return STATE_AFTER.get(type(event).__name__)
+
+
 def state_after(event: object, state: State) -> State:
-    """The state after ``event`` (a ``Registration`` event) of a registration in ``state``."""
-    return STATE_AFTER.get(type(event).__name__, state)
-
-
-def moves_state(event: object) -> bool:
-    """True when ``event`` brings a registration into a (possibly the same) state."""
-    return type(event).__name__ in STATE_AFTER
+    """The state after ``event`` of a registration in ``state``."""
+    return new_state(event) or state
 
 
 def outcome_of(state: State) -> FinalOutcome | None:

@@ -319,7 +319,7 @@ async def _play_demo(
 
         def show_status(request_id: str) -> None:
             read_models.wait_for(latest_position(), timeout=30)
-            console.print(status_table(read_models.status(request_id)))
+            console.print(status_table(read_models.status_record(request_id)))
 
         demo = asyncio.create_task(
             play(client, documents, Path(stack.mail_dir), Path(stack.sms_dir), console, show_status)

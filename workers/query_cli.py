@@ -31,16 +31,12 @@ from domain.contract import VIETNAM
 from domain.errors import InvalidValue
 from domain.values import OfficeCode, SocialInsuranceCode, parse
 from projections.catalogue import NAMES, UnknownReadModel, digest_key
-from projections.queries import (
-    GuardianChildren,
-    OfficeQueue,
-    OfficeStatistics,
-    ProjectionBehind,
-    ReadModelError,
-    ReadModels,
-    RegistrationStatus,
-)
+from projections.guardians import GuardianChildren
+from projections.queries import ProjectionBehind, ReadModelError, ReadModels
+from projections.queue import OfficeQueue
 from projections.rebuild import rebuild
+from projections.statistics import OfficeStatistics
+from projections.status import StatusRecord
 from workers.bootstrap import Resolved, resolve
 from workers.persistence import event_store_env
 from workers.projector import projector
@@ -112,7 +108,7 @@ def status(
 ) -> None:
     """A registration's status, by its request id or registration id."""
     with _read_models(wait_for, timeout, "registration_status") as models:
-        answer = models.status(key)
+        answer = models.status_record(key)
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
@@ -273,7 +269,7 @@ def _duration(seconds: float | None) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
-def status_table(answer: RegistrationStatus) -> Table:
+def status_table(answer: StatusRecord) -> Table:
     table = Table("field", "value", title=f"Registration {answer.request_id}")
     flags = ", ".join(
         flag for flag, on in (("overdue", answer.overdue), ("escalated", answer.escalated)) if on
