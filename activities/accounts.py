@@ -16,10 +16,11 @@ import structlog
 from psycopg_pool import ConnectionPool
 from temporalio import activity
 
-from activities.messages import Step, StepOutcome
+from activities.messages import ActivityName, Step, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from activities.schema import create_schema
-from domain.registration import Registration, State
+from domain.lifecycle import State
+from domain.registration import Registration
 from domain.service import RegistrationService
 
 log = structlog.get_logger(__name__)
@@ -93,7 +94,7 @@ class AccountActivities:
         self._service = service
         self._accounts = accounts
 
-    @activity.defn(name="activate_child_account")
+    @activity.defn(name=ActivityName.ACTIVATE_CHILD_ACCOUNT)
     def activate_child_account(self, step: Step) -> StepOutcome:
         registration_id = UUID(step.registration_id)
         with domain_errors_not_retried():

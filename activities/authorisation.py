@@ -13,7 +13,7 @@ from uuid import UUID
 import structlog
 from temporalio import activity
 
-from activities.messages import DecisionInput, StepOutcome
+from activities.messages import ActivityName, DecisionInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.authorisation import NotAuthorised, authorise, refusal_reason
 from domain.contract import DecideUpdate, Outcome
@@ -36,7 +36,7 @@ class DecisionActivities:
         self._registry = registry
         self._supplement_wait = dt.timedelta(days=supplement_wait_days)
 
-    @activity.defn(name="decide")
+    @activity.defn(name=ActivityName.DECIDE)
     def decide(self, data: DecisionInput) -> StepOutcome:
         """Authorise and record a decision; a refusal is recorded and returned with its reason."""
         step, decision = data.step, data.decision

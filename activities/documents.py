@@ -30,7 +30,7 @@ from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 from temporalio import activity
 
 from activities.files import write_atomically
-from activities.messages import DocumentsInput, StepOutcome
+from activities.messages import ActivityName, DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import document_name
 from domain.registration import Registration
@@ -298,7 +298,7 @@ class DocumentActivities:
         self._service = service
         self._store = store
 
-    @activity.defn(name="store_documents")
+    @activity.defn(name=ActivityName.STORE_DOCUMENTS)
     def store_documents(self, data: DocumentsInput) -> StepOutcome:
         """Check and keep the documents; an unusable one auto-rejects the registration."""
         step = data.step

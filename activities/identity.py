@@ -11,11 +11,12 @@ from uuid import UUID
 import structlog
 from temporalio import activity
 
-from activities.messages import Step, StepOutcome
+from activities.messages import ActivityName, Step, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import RegistrationRequest
 from domain.identity import IdentityCheck
-from domain.registration import Registration, State
+from domain.lifecycle import State
+from domain.registration import Registration
 from domain.service import RegistrationService
 
 log = structlog.get_logger(__name__)
@@ -26,7 +27,7 @@ class IdentityActivities:
         self._service = service
         self._check = check
 
-    @activity.defn(name="verify_identity")
+    @activity.defn(name=ActivityName.VERIFY_IDENTITY)
     def verify_identity(self, step: Step) -> StepOutcome:
         """Check the declaration against the registry; record the identity verified or the rejection."""
         with domain_errors_not_retried():

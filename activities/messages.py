@@ -9,11 +9,35 @@ it scheduled the activity: a retry records the same time, so a replay of the eve
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.contract import DecideUpdate, DocumentName, RegistrationStatus
+
+
+class ActivityName(StrEnum):
+    """The registration workflow's activities, by the name Temporal schedules them under.
+
+    The workflow calls them by these names and each ``@activity.defn(name=...)`` registers under
+    one, so the worker decides which implementation runs. The values are recorded in every
+    workflow history: they never change.
+    """
+
+    RECORD_SUBMISSION = "record_submission"
+    VERIFY_IDENTITY = "verify_identity"
+    STORE_DOCUMENTS = "store_documents"
+    REQUEST_REVIEW = "request_review"
+    MARK_OVERDUE = "mark_overdue"
+    EXPIRE = "expire"
+    DECIDE = "decide"
+    PROVIDE_SUPPLEMENT = "provide_supplement"
+    WITHDRAW = "withdraw"
+    ACTIVATE_CHILD_ACCOUNT = "activate_child_account"
+    RELEASE_CHILD_CLAIM = "release_child_claim"
+    PREPARE_NOTIFICATION = "prepare_notification"
+    NOTIFY_GUARDIAN = "notify_guardian"
 
 
 class _Message(BaseModel):
@@ -43,10 +67,6 @@ class StepOutcome(_Message):
     refusal: str | None = None
     field: str | None = None
     child_account_id: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.status.outcome is not None
 
 
 class DocumentsInput(_Message):

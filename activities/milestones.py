@@ -10,7 +10,7 @@ import structlog
 from pydantic import ValidationError
 from temporalio import activity
 
-from activities.messages import NotifyInput, PreparedNotification
+from activities.messages import ActivityName, NotifyInput, PreparedNotification
 from activities.recording import domain_errors_not_retried
 from domain.contract import VIETNAM, RegistrationRequest
 from domain.registration import Registration
@@ -25,7 +25,7 @@ class MilestoneActivities:
         self._service = service
         self._registry = registry
 
-    @activity.defn(name="prepare_notification")
+    @activity.defn(name=ActivityName.PREPARE_NOTIFICATION)
     def prepare_notification(self, data: NotifyInput) -> PreparedNotification:
         """The ``notify_guardian`` input for this milestone; None when there is no one to tell.
 

@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.messages import (
+    ActivityName,
     ClaimInput,
     ReviewInput,
     StageInput,
@@ -64,7 +65,7 @@ def outcome(
     view: RegistrationView, refusal: str | None = None, field: str | None = None
 ) -> StepOutcome:
     return StepOutcome(
-        status=view.status(),
+        status=view.contract_status(),
         refusal=refusal,
         field=field,
         child_account_id=view.child_account_id,
@@ -102,7 +103,7 @@ class RecordingActivities:
         self._claims = claims
         self._max_wait = dt.timedelta(days=max_wait_days)
 
-    @activity.defn(name="record_submission")
+    @activity.defn(name=ActivityName.RECORD_SUBMISSION)
     def record_submission(self, data: SubmissionInput) -> StepOutcome:
         """Validate the request as sent and record it; an invalid one is recorded auto-rejected.
 
@@ -139,7 +140,7 @@ class RecordingActivities:
         log.info("registration.submitted", registration_id=step.registration_id)
         return outcome(view)
 
-    @activity.defn(name="request_review")
+    @activity.defn(name=ActivityName.REQUEST_REVIEW)
     def request_review(self, data: ReviewInput) -> StepOutcome:
         """Put the registration in the office's queue with a business-day deadline."""
         step = data.step
@@ -157,7 +158,7 @@ class RecordingActivities:
                 ),
             )
 
-    @activity.defn(name="mark_overdue")
+    @activity.defn(name=ActivityName.MARK_OVERDUE)
     def mark_overdue(self, data: StageInput) -> StepOutcome:
         """The deadline passed: escalate to the office's supervisors and keep waiting."""
         step = data.step
@@ -181,7 +182,7 @@ class RecordingActivities:
         )
         return result
 
-    @activity.defn(name="expire")
+    @activity.defn(name=ActivityName.EXPIRE)
     def expire(self, data: StageInput) -> StepOutcome:
         step = data.step
         with domain_errors_not_retried():
@@ -194,7 +195,7 @@ class RecordingActivities:
                 ),
             )
 
-    @activity.defn(name="withdraw")
+    @activity.defn(name=ActivityName.WITHDRAW)
     def withdraw(self, data: WithdrawInput) -> StepOutcome:
         step = data.step
         with domain_errors_not_retried():
@@ -208,7 +209,7 @@ class RecordingActivities:
                 ),
             )
 
-    @activity.defn(name="provide_supplement")
+    @activity.defn(name=ActivityName.PROVIDE_SUPPLEMENT)
     def provide_supplement(self, data: SupplementInput) -> StepOutcome:
         step = data.step
         with domain_errors_not_retried():
@@ -227,7 +228,7 @@ class RecordingActivities:
                 ),
             )
 
-    @activity.defn(name="release_child_claim")
+    @activity.defn(name=ActivityName.RELEASE_CHILD_CLAIM)
     def release_child_claim(self, data: ClaimInput) -> None:
         """The registration reached its outcome: another registration for the child may go on."""
         self._claims.release(UUID(data.registration_id))

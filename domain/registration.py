@@ -1,6 +1,6 @@
 """The ``Registration`` aggregate: one guardian's request to open an account for one child.
 
-Commands check the lifecycle (README: "The lifecycle") and raise a named domain error on an illegal
+Commands check the lifecycle (:mod:`domain.lifecycle`) and raise a named domain error on an illegal
 transition; the event classes only assign state. Every command carries a :class:`Cause`: who did
 it, the correlation id (the workflow id), what caused it, the command id that makes it
 idempotent, and when. Time is always an argument: the domain never reads the clock.
@@ -16,8 +16,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain import chain
+from domain import chain, lifecycle
 from domain.errors import CommandConflict, DecisionRule, IllegalTransition, InvalidValue
+from domain.lifecycle import OPEN_STATES, State
 from domain.reasons import AUTOMATIC_CODES, REVIEWER_CODES, reason
 
 MAX_SUPPLEMENT_ROUNDS = 3
@@ -64,38 +65,6 @@ class Cause:
         }
 
 
-class State(StrEnum):
-    SUBMITTED = "submitted"
-    IDENTITY_VERIFIED = "identity_verified"
-    DOCUMENTS_STORED = "documents_stored"
-    AWAITING_REVIEW = "awaiting_review"
-    SUPPLEMENT_REQUESTED = "supplement_requested"
-    SUPPLEMENT_PROVIDED = "supplement_provided"
-    APPROVED = "approved"
-    ACCOUNT_ACTIVATED = "account_activated"
-    REJECTED = "rejected"
-    AUTO_REJECTED = "auto_rejected"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-
-
-OPEN_STATES = frozenset(
-    {
-        State.SUBMITTED,
-        State.IDENTITY_VERIFIED,
-        State.DOCUMENTS_STORED,
-        State.AWAITING_REVIEW,
-        State.SUPPLEMENT_REQUESTED,
-        State.SUPPLEMENT_PROVIDED,
-    }
-)
-"""Before any decision: a withdrawal is still possible."""
-
-FINAL_STATES = frozenset(
-    {State.ACCOUNT_ACTIVATED, State.REJECTED, State.AUTO_REJECTED, State.WITHDRAWN, State.EXPIRED}
-)
-
-
 class Registration(Aggregate):
     """One registration's lifecycle. Build it with :meth:`submit`; never with ``Registration()``."""
 
@@ -111,10 +80,12 @@ class Registration(Aggregate):
             registration = cast(Registration, aggregate)
             registration.chain_head = self.chain_link
             registration.commands[self.command_id] = type(self).__name__
+            registration.state = lifecycle.state_after(self, registration.state)
             self.evolve(registration)
 
         def evolve(self, registration: Registration) -> None:
-            """Assign the state this event brings. Only assignments: no checks, no clock."""
+            """Assign what this event brings besides the state (which :mod:`domain.lifecycle`
+            gives). Only assignments: no checks, no clock."""
 
     class Submitted(Event, Aggregate.Created):
         request_id: str
@@ -133,7 +104,6 @@ class Registration(Aggregate):
         warnings: list[str]
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.IDENTITY_VERIFIED
             registration.child_social_insurance_code = self.child_social_insurance_code
             registration.warnings.extend(w for w in self.warnings if w not in registration.warnings)
 
@@ -143,7 +113,6 @@ class Registration(Aggregate):
         detail: str
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.AUTO_REJECTED
             registration.reason_code = self.reason_code
             registration.reason_field = self.field
             registration.reason_detail = self.detail
@@ -155,7 +124,6 @@ class Registration(Aggregate):
         warnings: list[str]
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.DOCUMENTS_STORED
             registration.documents.update(self.documents)
             registration.warnings.extend(w for w in self.warnings if w not in registration.warnings)
 
@@ -166,7 +134,6 @@ class Registration(Aggregate):
         round: int
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.AWAITING_REVIEW
             registration.review_deadline = self.deadline
             registration.expires_at = self.expires_at
             registration.overdue = False
@@ -187,7 +154,6 @@ class Registration(Aggregate):
         due: datetime
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.SUPPLEMENT_REQUESTED
             registration.supplement_rounds += 1
             registration.supplement_documents = list(self.documents)
             registration.expires_at = self.due
@@ -196,16 +162,12 @@ class Registration(Aggregate):
     class SupplementProvided(Event):
         documents: dict[str, str]
 
-        def evolve(self, registration: Registration) -> None:
-            registration.state = State.SUPPLEMENT_PROVIDED
-
     class Approved(Event):
         decision_id: str
         reviewer_id: str
         note: str | None
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.APPROVED
             registration.decided_by = self.reviewer_id
             registration.decided_at = self.timestamp
             registration.decisions[self.decision_id] = "approve"
@@ -217,7 +179,6 @@ class Registration(Aggregate):
         note: str | None
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.REJECTED
             registration.reason_code = self.reason_code
             registration.decided_by = self.reviewer_id
             registration.decided_at = self.timestamp
@@ -238,7 +199,6 @@ class Registration(Aggregate):
         reason: str | None
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.WITHDRAWN
             registration.decided_at = self.timestamp
             registration.decided_by = "guardian"
 
@@ -246,7 +206,6 @@ class Registration(Aggregate):
         stage: str
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.EXPIRED
             registration.decided_at = self.timestamp
             registration.decided_by = "system"
 
@@ -254,7 +213,6 @@ class Registration(Aggregate):
         account_id: str
 
         def evolve(self, registration: Registration) -> None:
-            registration.state = State.ACCOUNT_ACTIVATED
             registration.child_account_id = self.account_id
 
     class NotificationPrepared(Event):
@@ -612,7 +570,7 @@ class Registration(Aggregate):
 
     @property
     def is_final(self) -> bool:
-        return self.state in FINAL_STATES
+        return lifecycle.is_final(self.state)
 
     # --- mechanics --------------------------------------------------------------------------------
 

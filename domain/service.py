@@ -23,7 +23,8 @@ from eventsourcing.persistence import IntegrityError
 from domain.contract import FinalOutcome, RegistrationRequest, RegistrationStatus
 from domain.errors import CommandConflict, RegistrationNotFound
 from domain.intake import RefusedRequest
-from domain.registration import Cause, Registration, State, registration_id_for
+from domain.lifecycle import State, outcome_of, waiting_for
+from domain.registration import Cause, Registration, registration_id_for
 
 _CONCURRENT_WRITE_ATTEMPTS = 5
 
@@ -62,17 +63,10 @@ class RegistrationView:
 
     @property
     def outcome(self) -> FinalOutcome | None:
-        return _OUTCOMES.get(self.state)
+        return outcome_of(self.state)
 
-    def status(self) -> RegistrationStatus:
-        """The contract's status answer: no personal data."""
-        waiting_for: Any = "system"
-        if self.state is State.AWAITING_REVIEW:
-            waiting_for = "reviewer"
-        elif self.state is State.SUPPLEMENT_REQUESTED:
-            waiting_for = "guardian"
-        elif self.outcome is not None and self.state is not State.APPROVED:
-            waiting_for = "nobody"
+    def contract_status(self) -> RegistrationStatus:
+        """The answer of the workflow's ``status`` query (the contract's type): no personal data."""
         return RegistrationStatus(
             registration_id=str(self.registration_id),
             request_id=self.request_id,
@@ -80,7 +74,7 @@ class RegistrationView:
             office_code=self.office_code,
             review_deadline=self.review_deadline,
             expires_at=self.expires_at,
-            waiting_for=waiting_for,
+            waiting_for=waiting_for(self.state),
             overdue=self.overdue,
             escalated=self.escalated,
             supplement_rounds=self.supplement_rounds,
@@ -92,16 +86,6 @@ class RegistrationView:
             decided_at=self.decided_at,
             warnings=list(self.warnings),
         )
-
-
-_OUTCOMES = {
-    State.APPROVED: FinalOutcome.APPROVED,
-    State.ACCOUNT_ACTIVATED: FinalOutcome.APPROVED,
-    State.REJECTED: FinalOutcome.REJECTED,
-    State.AUTO_REJECTED: FinalOutcome.AUTO_REJECTED,
-    State.WITHDRAWN: FinalOutcome.WITHDRAWN,
-    State.EXPIRED: FinalOutcome.EXPIRED,
-}
 
 
 class RegistrationService(Application[UUID]):

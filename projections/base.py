@@ -9,6 +9,9 @@ already applied fails its tracking write, its transaction rolls back, and the ev
 
 The live tables have plain names; a rebuild builds the same tables with the ``_next`` suffix
 beside them and swaps them in (see :mod:`projections.rebuild`).
+
+On the reading side, every read model's answers are :class:`Answer` models (plain data, never
+aggregates), read with :func:`fetch_one` / :func:`fetch_all` inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import psycopg
 import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict
 
 from domain.registration import Registration
 from domain.service import RegistrationService
@@ -205,29 +210,27 @@ def drop_statements(view: ReadModelView) -> list[Composed]:
     return [SQL("DROP TABLE IF EXISTS {}").format(name) for name in names]
 
 
-FINAL_OUTCOMES: Mapping[str, str] = {
-    "approved": "approved",
-    "account_activated": "approved",
-    "rejected": "rejected",
-    "auto_rejected": "auto_rejected",
-    "withdrawn": "withdrawn",
-    "expired": "expired",
-}
-
 EVENTS = Registration
 """Shorthand for the event classes (``EVENTS.Approved``...)."""
 
-STATE_AFTER: Mapping[type, str] = {
-    EVENTS.IdentityVerified: "identity_verified",
-    EVENTS.AutoRejected: "auto_rejected",
-    EVENTS.DocumentsStored: "documents_stored",
-    EVENTS.ReviewRequested: "awaiting_review",
-    EVENTS.SupplementRequested: "supplement_requested",
-    EVENTS.SupplementProvided: "supplement_provided",
-    EVENTS.Approved: "approved",
-    EVENTS.Rejected: "rejected",
-    EVENTS.Withdrawn: "withdrawn",
-    EVENTS.Expired: "expired",
-    EVENTS.ChildAccountActivated: "account_activated",
-}
-"""The state a registration is in after each event that moves it (the others leave it)."""
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    """What a query over a read model answers: frozen plain data."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+def fetch_one(conn: psycopg.Connection[Any], query: SQL | Composed, params: Any) -> Row | None:
+    with conn.cursor(row_factory=dict_row) as curs:
+        curs.execute(query, params)
+        found: DictRow | None = curs.fetchone()
+    return dict(found) if found is not None else None
+
+
+def fetch_all(conn: psycopg.Connection[Any], query: SQL | Composed, params: Any) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as curs:
+        curs.execute(query, params)
+        return [dict(row) for row in curs.fetchall()]

@@ -24,7 +24,14 @@ class ReadModel:
     view_class: type[ReadModelView]
 
 
-NAMES = ("registration_status", "review_queue", "guardian_children", "office_statistics")
+_PAIRS: tuple[tuple[type[ReadModelProjection], type[ReadModelView]], ...] = (
+    (RegistrationStatusProjection, RegistrationStatusView),
+    (ReviewQueueProjection, ReviewQueueView),
+    (GuardianChildrenProjection, GuardianChildrenView),
+    (OfficeStatisticsProjection, OfficeStatisticsView),
+)
+
+NAMES = tuple(view.projection_name for _, view in _PAIRS)
 
 
 class UnknownReadModel(ValueError):
@@ -35,16 +42,12 @@ class UnknownReadModel(ValueError):
 def read_models(key: bytes, names: Sequence[str] | None = None) -> list[ReadModel]:
     """The read models named (all by default), with the guardian index keyed by ``key``."""
     every = {
-        "registration_status": ReadModel(
-            "registration_status", RegistrationStatusProjection, RegistrationStatusView
-        ),
-        "review_queue": ReadModel("review_queue", ReviewQueueProjection, ReviewQueueView),
-        "guardian_children": ReadModel(
-            "guardian_children", GuardianChildrenProjection, GuardianChildrenView.keyed(key)
-        ),
-        "office_statistics": ReadModel(
-            "office_statistics", OfficeStatisticsProjection, OfficeStatisticsView
-        ),
+        view.projection_name: ReadModel(
+            view.projection_name,
+            projection,
+            GuardianChildrenView.keyed(key) if view is GuardianChildrenView else view,
+        )
+        for projection, view in _PAIRS
     }
     chosen = list(names) if names else list(NAMES)
     for name in chosen:

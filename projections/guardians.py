@@ -18,20 +18,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
+from domain.contract import FinalOutcome
+from domain.lifecycle import OPEN_STATES, State, new_state, outcome_of
 from projections.base import (
     EVENTS,
-    FINAL_OUTCOMES,
-    STATE_AFTER,
+    Answer,
     ReadModelProjection,
     ReadModelView,
     Row,
     child_code,
+    fetch_all,
     mask_code,
     text_at,
 )
@@ -106,7 +113,7 @@ def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
             "child_code_masked": mask_code(code),
             "request_id": event.request_id,
             "office_code": event.office_code,
-            "state": "submitted",
+            "state": State.SUBMITTED.value,
             "outcome": None,
             "submitted_at": event.timestamp,
             "decided_at": None,
@@ -115,10 +122,11 @@ def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
     if row is None:
         return None
     row = dict(row)
-    state = STATE_AFTER.get(type(event))
+    state = new_state(event)
     if state is not None:
-        row["state"] = state
-        row["outcome"] = FINAL_OUTCOMES.get(state)
+        outcome = outcome_of(state)
+        row["state"] = state.value
+        row["outcome"] = outcome.value if outcome is not None else None
     if isinstance(event, EVENTS.IdentityVerified):
         # The verified codes: the child's social-insurance code even when the request gave only
         # the personal id number, so all of one child's registrations group together.
@@ -133,3 +141,75 @@ def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
     elif isinstance(event, EVENTS.ChildAccountActivated):
         row["child_account_id"] = event.account_id
     return row
+
+
+# --- the answer -------------------------------------------------------------------------------
+
+AccountStatus = Literal["active", "pending", "none"]
+
+
+class ChildRegistration(Answer):
+    registration_id: UUID
+    request_id: str
+    office_code: str
+    state: State
+    outcome: FinalOutcome | None
+    submitted_at: datetime
+    decided_at: datetime | None
+
+
+class ChildEntry(Answer):
+    child_code_masked: str | None
+    account_status: AccountStatus
+    """active: an approved registration's account was activated; pending: a registration is open
+    or approved and awaiting activation; none: every registration ended without an account."""
+    child_account_id: str | None
+    registrations: list[ChildRegistration]
+
+
+class GuardianChildren(Answer):
+    as_of_position: int
+    children: list[ChildEntry]
+
+
+_OF_GUARDIAN = SQL(
+    "SELECT * FROM {} WHERE guardian_digest = %s"
+    " ORDER BY child_digest, submitted_at DESC, registration_id"
+).format(Identifier(TABLE))
+
+
+def children(conn: psycopg.Connection[Any], key: bytes, guardian_code: str) -> list[ChildEntry]:
+    """The guardian's children (by the guardian's social-insurance code) and their
+    registrations, the child with the newest registration first, each newest first."""
+    rows = fetch_all(conn, _OF_GUARDIAN, (code_digest(key, guardian_code),))
+    by_child: dict[str | None, list[Row]] = {}
+    for row in rows:
+        by_child.setdefault(row["child_digest"], []).append(row)
+    found = [_child(group) for group in by_child.values()]
+    found.sort(key=lambda child: child.registrations[0].submitted_at, reverse=True)
+    return found
+
+
+def account_status(states: Sequence[State]) -> AccountStatus:
+    if State.ACCOUNT_ACTIVATED in states:
+        return "active"
+    if any(state in OPEN_STATES or state is State.APPROVED for state in states):
+        return "pending"
+    return "none"
+
+
+def _child(rows: list[Row]) -> ChildEntry:
+    registrations = [
+        ChildRegistration(
+            **{key: value for key, value in row.items() if key in ChildRegistration.model_fields}
+        )
+        for row in rows
+    ]
+    account_ids = [row["child_account_id"] for row in rows if row["child_account_id"]]
+    masked = next((row["child_code_masked"] for row in rows if row["child_code_masked"]), None)
+    return ChildEntry(
+        child_code_masked=masked,
+        account_status=account_status([State(row["state"]) for row in rows]),
+        child_account_id=account_ids[0] if account_ids else None,
+        registrations=registrations,
+    )

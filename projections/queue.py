@@ -1,32 +1,38 @@
 """Read model: each office's reviewer queue.
 
-One row per registration still open: it is in the queue (``awaiting``) from a review request
-until a decision, a supplement request, a withdrawal or expiry; the row goes at the end of the
-lifecycle. Reviewers see their office's queue overdue first, then by deadline; supervisors see
-the registrations escalated to them (they stay in the reviewers' queue too).
+One row per registration still open: it is in the queue (``awaiting``) while it waits for a
+reviewer, from a review request until a decision, a supplement request, a withdrawal or expiry;
+the row goes when the registration is no longer open. Reviewers see their office's queue overdue
+first, then by deadline; supervisors see the registrations escalated to them (they stay in the
+reviewers' queue too).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
+from domain.lifecycle import OPEN_STATES, new_state, waiting_for
 from projections.base import (
     EVENTS,
+    Answer,
     ReadModelProjection,
     ReadModelView,
     Row,
     child_code,
+    fetch_all,
     mask_code,
     merged,
 )
 
 TABLE = "rm_review_queue"
-
-_LEAVES = (EVENTS.Approved, EVENTS.Rejected, EVENTS.AutoRejected, EVENTS.Withdrawn, EVENTS.Expired)
 
 
 class ReviewQueueView(ReadModelView):
@@ -62,7 +68,7 @@ class ReviewQueueView(ReadModelView):
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
-        if isinstance(event, _LEAVES):
+        if _leaves_the_queue(event):
             self.delete_row(curs, TABLE, event.originator_id)
             return
         row = (
@@ -77,6 +83,12 @@ class ReviewQueueView(ReadModelView):
 
 class ReviewQueueProjection(ReadModelProjection):
     name = ReviewQueueView.projection_name
+
+
+def _leaves_the_queue(event: Any) -> bool:
+    """A decision, a withdrawal or expiry: the registration is no longer open."""
+    state = new_state(event)
+    return state is not None and state not in OPEN_STATES
 
 
 def evolve(row: Row | None, event: Any) -> Row | None:
@@ -101,18 +113,66 @@ def evolve(row: Row | None, event: Any) -> Row | None:
     if row is None:
         return None
     row = dict(row)
+    state = new_state(event)
+    if state is not None:
+        row["awaiting"] = waiting_for(state) == "reviewer"
     if isinstance(event, EVENTS.IdentityVerified):
         row["child_code_masked"] = mask_code(event.child_social_insurance_code)
         row["warnings"] = merged(row["warnings"], event.warnings)
     elif isinstance(event, EVENTS.DocumentsStored):
         row["warnings"] = merged(row["warnings"], event.warnings)
     elif isinstance(event, EVENTS.ReviewRequested):
-        row.update(awaiting=True, round=event.round, review_requested_at=event.timestamp)
+        row.update(round=event.round, review_requested_at=event.timestamp)
         row.update(office_code=event.office_code, deadline=event.deadline)
         row.update(expires_at=event.expires_at, overdue=False)
     elif isinstance(event, EVENTS.ReviewOverdue):
         row.update(overdue=True, escalated=True, escalated_to=list(event.escalated_to))
     elif isinstance(event, EVENTS.SupplementRequested):
-        row.update(awaiting=False, expires_at=event.due)
+        row["expires_at"] = event.due
         row["supplement_rounds"] += 1
     return row
+
+
+# --- the answer -------------------------------------------------------------------------------
+
+
+class QueueEntry(Answer):
+    registration_id: UUID
+    request_id: str
+    child_code_masked: str | None
+    round: int
+    review_requested_at: datetime | None
+    deadline: datetime | None
+    expires_at: datetime | None
+    overdue: bool
+    escalated: bool
+    escalated_to: list[str]
+    supplement_rounds: int
+    warnings: list[str]
+
+
+class OfficeQueue(Answer):
+    office_code: str
+    supervisor_view: bool
+    as_of_position: int
+    entries: list[QueueEntry]
+
+
+_REVIEWERS = SQL(
+    "SELECT * FROM {} WHERE office_code = %s AND awaiting"
+    " ORDER BY overdue DESC, deadline, registration_id"
+).format(Identifier(TABLE))
+_SUPERVISORS = SQL(
+    "SELECT * FROM {} WHERE office_code = %s AND awaiting AND escalated"
+    " ORDER BY deadline, registration_id"
+).format(Identifier(TABLE))
+
+
+def entries(conn: psycopg.Connection[Any], office_code: str, supervisor: bool) -> list[QueueEntry]:
+    """The office's registrations awaiting review, overdue first, then by deadline; with
+    ``supervisor``, those escalated to the office's supervisors, by deadline."""
+    rows = fetch_all(conn, _SUPERVISORS if supervisor else _REVIEWERS, (office_code,))
+    return [
+        QueueEntry(**{key: value for key, value in row.items() if key in QueueEntry.model_fields})
+        for row in rows
+    ]

@@ -1,23 +1,31 @@
 """Read model: each registration's status, found by registration id or request id.
 
 No personal data: the child's code is masked to its last 4 digits; no name, no birth date.
+Its answer is a :class:`StatusRecord`: the read model's row, as of a position; not to be confused
+with ``domain.contract.RegistrationStatus``, the workflow's live ``status`` query.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
+from domain.lifecycle import State, WaitingFor, outcome_of, state_after, waiting_for
 from projections.base import (
     EVENTS,
-    FINAL_OUTCOMES,
+    Answer,
     ReadModelProjection,
     ReadModelView,
     Row,
     child_code,
+    fetch_one,
     mask_code,
     merged,
 )
@@ -76,7 +84,6 @@ def evolve(row: Row | None, event: Any, position: int) -> Row | None:
         row = {
             "registration_id": event.originator_id,
             "request_id": event.request_id,
-            "state": "submitted",
             "office_code": event.office_code,
             "child_code_masked": mask_code(child_code(event.request)),
             "submitted_at": event.timestamp,
@@ -92,60 +99,103 @@ def evolve(row: Row | None, event: Any, position: int) -> Row | None:
             "child_account_id": None,
             "events_applied": 0,
         }
+        state = State.SUBMITTED
     elif row is None or not isinstance(event, EVENTS.Event):
         return None
     else:
         row = dict(row)
         _apply(row, event)
+        state = State(row["state"])
+    state = state_after(event, state)
+    outcome = outcome_of(state)
+    row["state"] = state.value
+    row["outcome"] = outcome.value if outcome is not None else None
+    row["waiting_for"] = waiting_for(state)
     row["version"] = event.originator_version
     row["events_applied"] += 1
     row["updated_at"] = event.timestamp
     row["position"] = position
-    row["outcome"] = FINAL_OUTCOMES.get(row["state"])
-    row["waiting_for"] = _waiting_for(row["state"], row["outcome"])
     return row
 
 
 def _apply(row: Row, event: Any) -> None:
+    """The columns besides the state (which :mod:`domain.lifecycle` gives)."""
     if isinstance(event, EVENTS.IdentityVerified):
-        row["state"] = "identity_verified"
         row["child_code_masked"] = mask_code(event.child_social_insurance_code)
         row["warnings"] = merged(row["warnings"], event.warnings)
     elif isinstance(event, EVENTS.AutoRejected):
-        row.update(state="auto_rejected", reason_code=event.reason_code)
-        row.update(decided_at=event.timestamp, decided_by="system")
+        row.update(reason_code=event.reason_code, decided_at=event.timestamp, decided_by="system")
     elif isinstance(event, EVENTS.DocumentsStored):
-        row["state"] = "documents_stored"
         row["warnings"] = merged(row["warnings"], event.warnings)
     elif isinstance(event, EVENTS.ReviewRequested):
-        row.update(state="awaiting_review", review_deadline=event.deadline)
-        row.update(expires_at=event.expires_at, overdue=False)
+        row.update(review_deadline=event.deadline, expires_at=event.expires_at, overdue=False)
     elif isinstance(event, EVENTS.ReviewOverdue):
         row.update(overdue=True, escalated=True)
     elif isinstance(event, EVENTS.SupplementRequested):
-        row.update(state="supplement_requested", expires_at=event.due)
+        row["expires_at"] = event.due
         row["supplement_rounds"] += 1
-    elif isinstance(event, EVENTS.SupplementProvided):
-        row["state"] = "supplement_provided"
     elif isinstance(event, EVENTS.Approved):
-        row.update(state="approved", decided_by=event.reviewer_id, decided_at=event.timestamp)
+        row.update(decided_by=event.reviewer_id, decided_at=event.timestamp)
     elif isinstance(event, EVENTS.Rejected):
-        row.update(state="rejected", reason_code=event.reason_code)
+        row.update(reason_code=event.reason_code)
         row.update(decided_by=event.reviewer_id, decided_at=event.timestamp)
     elif isinstance(event, EVENTS.Withdrawn):
-        row.update(state="withdrawn", decided_at=event.timestamp, decided_by="guardian")
+        row.update(decided_at=event.timestamp, decided_by="guardian")
     elif isinstance(event, EVENTS.Expired):
-        row.update(state="expired", decided_at=event.timestamp, decided_by="system")
+        row.update(decided_at=event.timestamp, decided_by="system")
     elif isinstance(event, EVENTS.ChildAccountActivated):
-        row.update(state="account_activated", child_account_id=event.account_id)
+        row["child_account_id"] = event.account_id
     # Refused decisions and notifications change no status: only the version moves.
 
 
-def _waiting_for(state: str, outcome: str | None) -> str:
-    if state == "awaiting_review":
-        return "reviewer"
-    if state == "supplement_requested":
-        return "guardian"
-    if outcome is not None and state != "approved":
-        return "nobody"
-    return "system"
+# --- the answer -------------------------------------------------------------------------------
+
+
+class StatusRecord(Answer):
+    """A registration's row in the status read model (no personal data)."""
+
+    registration_id: UUID
+    request_id: str
+    state: State
+    office_code: str
+    child_code_masked: str | None
+    submitted_at: datetime
+    review_deadline: datetime | None
+    expires_at: datetime | None
+    overdue: bool
+    escalated: bool
+    waiting_for: WaitingFor
+    supplement_rounds: int
+    outcome: str | None
+    reason_code: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    warnings: list[str]
+    child_account_id: str | None
+    version: int
+    updated_at: datetime
+    position: int
+    """The notification id of this registration's last applied event."""
+    as_of_position: int
+
+
+def find(conn: psycopg.Connection[Any], key: str, as_of: int) -> StatusRecord | None:
+    """A registration by its request id or its registration id."""
+    row = fetch_one(
+        conn,
+        SQL("SELECT * FROM {} WHERE request_id = %s OR registration_id = %s LIMIT 1").format(
+            Identifier(TABLE)
+        ),
+        (key, _as_uuid(key)),
+    )
+    if row is None:
+        return None
+    row.pop("events_applied", None)
+    return StatusRecord(**row, as_of_position=as_of)
+
+
+def _as_uuid(key: str) -> UUID | None:
+    try:
+        return UUID(key)
+    except ValueError:
+        return None

@@ -31,8 +31,9 @@ from activities.notifications.links import DECLARATION, LinkTokenError, TokenPro
 from activities.notifications.render import vn_datetime
 from domain.contract import RegistrationRequest, workflow_id_for
 from domain.errors import RegistrationNotFound
+from domain.lifecycle import State
 from domain.reasons import CATALOGUE
-from domain.registration import ActorKind, Cause, Registration, State
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationView
 from web.dependencies import WebDependencies
 from web.pages import DeclarationPage, Pages

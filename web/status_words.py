@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.registration import State
+from domain.lifecycle import State
 
 STATUS_WORDS: dict[State, str] = {
     State.SUBMITTED: "Đã tiếp nhận, đang kiểm tra thông tin",

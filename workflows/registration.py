@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.messages import (
+        ActivityName,
         ClaimInput,
         DecisionInput,
         DocumentsInput,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         SupplementInput,
         WithdrawInput,
     )
+    from activities.notifications.kinds import NotificationKind
     from domain.contract import (
         REQUIRED_DOCUMENTS,
         ApproveSignal,
@@ -55,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
         workflow_id_for,
     )
+    from domain.lifecycle import State, is_final
     from domain.values import WORKFLOW_ID_PREFIX
 
 __all__ = ["TASK_QUEUE", "WORKFLOW_ID_PREFIX", "WORKFLOW_TYPE", "workflow_id_for"]
@@ -75,11 +78,11 @@ DOCUMENTS_TIMEOUT = timedelta(minutes=5)
 NOTIFY_TIMEOUT = timedelta(minutes=2)
 
 _NOTIFY_ON_OUTCOME = {
-    FinalOutcome.APPROVED: "approved",
-    FinalOutcome.REJECTED: "rejected",
-    FinalOutcome.AUTO_REJECTED: "auto_rejected",
-    FinalOutcome.EXPIRED: "expired",
-    FinalOutcome.WITHDRAWN: "withdrawn",
+    FinalOutcome.APPROVED: NotificationKind.APPROVED,
+    FinalOutcome.REJECTED: NotificationKind.REJECTED,
+    FinalOutcome.AUTO_REJECTED: NotificationKind.AUTO_REJECTED,
+    FinalOutcome.EXPIRED: NotificationKind.EXPIRED,
+    FinalOutcome.WITHDRAWN: NotificationKind.WITHDRAWN,
 }
 
 
@@ -100,7 +103,7 @@ class ChildAccountRegistration:
         self._status = RegistrationStatus(
             registration_id="",
             request_id=self._workflow_id.removeprefix(WORKFLOW_ID_PREFIX),
-            state="submitted",
+            state=State.SUBMITTED,
         )
         self._child_account_id: str | None = None
         self._lock = asyncio.Lock()
@@ -108,30 +111,30 @@ class ChildAccountRegistration:
         self._review_round = 0
         self._supplement: ProvideSupplementSignal | None = None
         self._identity_checked = False
-        self._notified: set[tuple[str, int]] = set()
+        self._notified: set[tuple[NotificationKind, int]] = set()
 
     # --- the lifecycle ------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, request: Any) -> RegistrationResult:
         submitted = await self._activity(
-            "record_submission",
+            ActivityName.RECORD_SUBMISSION,
             SubmissionInput(workflow_id=self._workflow_id, raw_request=request, at=workflow.now()),
         )
         self._registration_id = submitted.status.registration_id
         self._apply(submitted)
         if not self._final:
-            await self._notify("received")
+            await self._notify(NotificationKind.RECEIVED)
             async with self._lock:
                 if not self._final:
                     self._identity_checked = True
-                    self._apply(await self._activity("verify_identity", self._step()))
+                    self._apply(await self._activity(ActivityName.VERIFY_IDENTITY, self._step()))
             async with self._lock:
                 if not self._final:
                     documents = _submitted_documents(request)
                     self._apply(
                         await self._activity(
-                            "store_documents",
+                            ActivityName.STORE_DOCUMENTS,
                             DocumentsInput(step=self._step(), documents=documents, round=0),
                             timeout=DOCUMENTS_TIMEOUT,
                         )
@@ -142,26 +145,28 @@ class ChildAccountRegistration:
     async def _review_loop(self) -> None:
         while not self._final:
             state = self._status.state
-            if state == "documents_stored":
+            if state == State.DOCUMENTS_STORED:
                 async with self._lock:
-                    if self._status.state == "documents_stored":
+                    if self._status.state == State.DOCUMENTS_STORED:
                         self._review_round += 1
                         self._apply(
                             await self._activity(
-                                "request_review",
+                                ActivityName.REQUEST_REVIEW,
                                 ReviewInput(step=self._step(), round=self._review_round),
                             )
                         )
-            elif state == "awaiting_review":
+            elif state == State.AWAITING_REVIEW:
                 await self._await_review()
-            elif state == "supplement_requested":
+            elif state == State.SUPPLEMENT_REQUESTED:
                 await self._await_supplement()
-            elif state == "supplement_provided":
+            elif state == State.SUPPLEMENT_PROVIDED:
                 await self._store_supplement()
-            elif state == "approved":
+            elif state == State.APPROVED:
                 async with self._lock:
-                    if self._status.state == "approved":
-                        self._apply(await self._activity("activate_child_account", self._step()))
+                    if self._status.state == State.APPROVED:
+                        self._apply(
+                            await self._activity(ActivityName.ACTIVATE_CHILD_ACCOUNT, self._step())
+                        )
             else:  # a state this loop does not drive: wait for a handler to move it on
                 await self._wait_for_change(None)
 
@@ -178,17 +183,17 @@ class ChildAccountRegistration:
                 return  # a decision got there first
             stage = StageInput(step=self._step(), round=self._review_round)
             if workflow.now() >= expires_at:
-                self._apply(await self._activity("expire", stage))
+                self._apply(await self._activity(ActivityName.EXPIRE, stage))
             else:
-                self._apply(await self._activity("mark_overdue", stage))
+                self._apply(await self._activity(ActivityName.MARK_OVERDUE, stage))
                 workflow.logger.info(
                     "review overdue: escalated to the office's supervisors",
                     extra={"registration_id": self._registration_id, "round": self._review_round},
                 )
 
     async def _await_supplement(self) -> None:
-        await self._notify("supplement_requested", self._status.supplement_rounds)
-        if self._status.state != "supplement_requested":
+        await self._notify(NotificationKind.SUPPLEMENT_REQUESTED, self._status.supplement_rounds)
+        if self._status.state != State.SUPPLEMENT_REQUESTED:
             return  # provided (or withdrawn) while the guardian was being told
         seen = self._changes
         if await self._wait_for_change(self._status.expires_at or workflow.now()):
@@ -197,17 +202,18 @@ class ChildAccountRegistration:
             if self._changes == seen:
                 self._apply(
                     await self._activity(
-                        "expire", StageInput(step=self._step(), round=self._review_round)
+                        ActivityName.EXPIRE,
+                        StageInput(step=self._step(), round=self._review_round),
                     )
                 )
 
     async def _store_supplement(self) -> None:
         async with self._lock:
-            if self._status.state != "supplement_provided" or self._supplement is None:
+            if self._status.state != State.SUPPLEMENT_PROVIDED or self._supplement is None:
                 return
             self._apply(
                 await self._activity(
-                    "store_documents",
+                    ActivityName.STORE_DOCUMENTS,
                     DocumentsInput(
                         step=self._step(),
                         documents=dict(self._supplement.documents),
@@ -222,7 +228,7 @@ class ChildAccountRegistration:
         await self._notify(_NOTIFY_ON_OUTCOME[outcome])
         if self._identity_checked:
             await workflow.execute_activity(
-                "release_child_claim",
+                ActivityName.RELEASE_CHILD_CLAIM,
                 ClaimInput(registration_id=self._registration_id),
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=RETRY,
@@ -298,7 +304,7 @@ class ChildAccountRegistration:
         await self._registered()
         async with self._lock:
             answer = await self._activity(
-                "provide_supplement",
+                ActivityName.PROVIDE_SUPPLEMENT,
                 SupplementInput(
                     step=self._step(),
                     round=self._status.supplement_rounds,
@@ -319,7 +325,7 @@ class ChildAccountRegistration:
         await self._registered()
         async with self._lock:
             answer = await self._activity(
-                "withdraw", WithdrawInput(step=self._step(), reason=signal.reason)
+                ActivityName.WITHDRAW, WithdrawInput(step=self._step(), reason=signal.reason)
             )
             if answer.refusal is not None:
                 workflow.logger.warning(
@@ -344,7 +350,7 @@ class ChildAccountRegistration:
         await self._registered()
         async with self._lock:
             answer = await self._activity(
-                "decide", DecisionInput(step=self._step(), decision=decision, via=via)
+                ActivityName.DECIDE, DecisionInput(step=self._step(), decision=decision, via=via)
             )
             self._apply(answer)
             return answer
@@ -353,7 +359,7 @@ class ChildAccountRegistration:
 
     @property
     def _final(self) -> bool:
-        return self._status.outcome is not None and self._status.state != "approved"
+        return is_final(State(self._status.state))
 
     def _step(self) -> Step:
         return Step(
@@ -389,7 +395,7 @@ class ChildAccountRegistration:
         return True
 
     async def _activity(
-        self, name: str, argument: Any, *, timeout: timedelta = STEP_TIMEOUT
+        self, name: ActivityName, argument: Any, *, timeout: timedelta = STEP_TIMEOUT
     ) -> StepOutcome:
         answer: StepOutcome = await workflow.execute_activity(
             name,
@@ -400,13 +406,13 @@ class ChildAccountRegistration:
         )
         return answer
 
-    async def _notify(self, kind: str, round_: int = 0) -> None:
+    async def _notify(self, kind: NotificationKind, round_: int = 0) -> None:
         """Tell the guardian about a milestone, once per kind (and supplement round)."""
         if (kind, round_) in self._notified:
             return
         self._notified.add((kind, round_))
         prepared = await workflow.execute_activity(
-            "prepare_notification",
+            ActivityName.PREPARE_NOTIFICATION,
             NotifyInput(step=self._step(), kind=kind, round=round_),
             result_type=PreparedNotification,
             start_to_close_timeout=STEP_TIMEOUT,
@@ -415,7 +421,7 @@ class ChildAccountRegistration:
         if prepared.message is None:
             return
         await workflow.execute_activity(
-            "notify_guardian",
+            ActivityName.NOTIFY_GUARDIAN,
             prepared.message,
             start_to_close_timeout=NOTIFY_TIMEOUT,
             retry_policy=RETRY,

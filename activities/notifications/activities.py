@@ -20,6 +20,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.messages import ActivityName
 from activities.notifications.declaration import declaration_filename, render_declaration
 from activities.notifications.errors import DeliveryError
 from activities.notifications.gateways import SmsGateway, SmsMessage
@@ -110,7 +111,7 @@ class NotificationActivities:
         """Close the mail connection kept between sends; the worker calls it when it stops."""
         await self._mailer.close()
 
-    @activity.defn(name="notify_guardian")
+    @activity.defn(name=ActivityName.NOTIFY_GUARDIAN)
     async def notify_guardian(self, input: NotifyGuardianInput) -> NotifyGuardianResult:
         """Email (with the declaration when the kind carries it) and SMS, each exactly once.
 

@@ -51,12 +51,9 @@ def test_a_workflow_that_runs_its_activities_in_another_order_fails_the_replay(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = Path(workflows.registration.__file__).read_text(encoding="utf-8")
-    assert source.count('"verify_identity"') == 1, "the copy below relies on one call of each"
-    swapped = (
-        source.replace('"verify_identity"', '"@first@"')
-        .replace('"store_documents"', '"verify_identity"')
-        .replace('"@first@"', '"store_documents"')
-    )
+    first, second = "ActivityName.VERIFY_IDENTITY", "ActivityName.STORE_DOCUMENTS"
+    assert source.count(first) == 1, "the copy below relies on one call of each"
+    swapped = source.replace(first, "@first@").replace(second, first).replace("@first@", second)
     (tmp_path / "swapped_registration.py").write_text(swapped, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     swapped_module = importlib.import_module("swapped_registration")

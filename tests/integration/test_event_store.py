@@ -14,7 +14,8 @@ import pytest
 from domain import chain
 from domain.contract import parse_request
 from domain.errors import CommandConflict, IllegalTransition, RegistrationNotFound
-from domain.registration import ActorKind, Cause, Registration, State
+from domain.lifecycle import State
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 from tests.unit.test_contract import a_request
 from workers.bootstrap import registration_service
@@ -80,7 +81,7 @@ def test_a_registration_is_saved_and_reloaded_by_another_process(
     assert reloaded.review_deadline == T0 + timedelta(days=3)
     assert reloaded.warnings == ["NO_CARD_QR"]
     assert reloaded.request["child"]["full_name"] == "Nguyễn Minh Khôi"
-    assert reloaded.status().waiting_for == "reviewer"
+    assert reloaded.contract_status().waiting_for == "reviewer"
 
 
 def test_the_stored_history_keeps_its_hash_chain(service: RegistrationService) -> None:

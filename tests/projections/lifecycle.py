@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from domain.contract import parse_request
-from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, Registration, State
+from domain.lifecycle import State
+from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, Registration
 from domain.service import RegistrationService, RegistrationView
 from tests.unit.test_contract import a_request
 

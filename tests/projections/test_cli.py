@@ -120,7 +120,7 @@ def test_projections_rebuild_replays_and_reports_each_read_model(
 
     assert code == 0, out
     assert f"swapped in at position {registrar.last_position}" in out
-    assert read_models.status("vssid-1").state == "approved"
+    assert read_models.status_record("vssid-1").state == "approved"
     code, out = childreg(cli_env, "projections", "rebuild", "nonsense")
     assert code == 2
 
@@ -145,5 +145,5 @@ def test_the_projector_stops_on_sigterm_and_resumes_after_a_restart(
     assert first.returncode == 0, first_log
     assert second.returncode == 0, second_log
     assert "projector.stopped" in first_log
-    assert read_models.status("vssid-2").state == "awaiting_review"
-    assert read_models.status("vssid-1").version == 1
+    assert read_models.status_record("vssid-2").state == "awaiting_review"
+    assert read_models.status_record("vssid-1").version == 1

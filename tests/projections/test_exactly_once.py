@@ -63,9 +63,9 @@ def test_a_failure_between_the_view_write_and_the_tracking_write_leaves_neither(
     runner.view.datastore.close()
 
     assert read_models.positions()["registration_status"] == failing_at - 1  # type: ignore[operator]
-    assert read_models.status("vssid-1").state == "submitted"
+    assert read_models.status_record("vssid-1").state == "submitted"
     with pytest.raises(NotFound):
-        read_models.status("vssid-2")
+        read_models.status_record("vssid-2")
 
 
 def test_a_restart_resumes_with_no_event_missed_or_applied_twice(
@@ -94,7 +94,7 @@ def test_a_restart_resumes_with_no_event_missed_or_applied_twice(
         read_models.wait_for(registrar.last_position, timeout=20)
 
     assert applied_counts(database_url) == versions(service, registrar)
-    assert read_models.status("vssid-2").state == "approved"
+    assert read_models.status_record("vssid-2").state == "approved"
     stats = read_models.stats("79001")
     assert stats.registrations == 2
     assert stats.decisions == 1
@@ -146,4 +146,4 @@ def test_each_runner_is_pushed_its_events_through_listen_notify(
 
     # One LISTEN session a read model, parked on the event store's channel: nothing polls.
     assert len(listening) == len(NAMES)
-    assert read_models.status("vssid-2").state == "submitted"
+    assert read_models.status_record("vssid-2").state == "submitted"

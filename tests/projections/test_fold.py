@@ -15,9 +15,11 @@ import psycopg
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domain.registration import OPEN_STATES, Registration, State
+from domain.contract import FinalOutcome
+from domain.lifecycle import OPEN_STATES, State
+from domain.registration import Registration
 from domain.service import RegistrationView
-from projections.queries import STATES, ReadModels
+from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.projections.conftest import KEY, fresh_database, query_side
 from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
@@ -37,14 +39,6 @@ plans = st.lists(
 )
 
 VIETNAM = timezone(timedelta(hours=7))
-OUTCOMES = {
-    "approved": "approved",
-    "account_activated": "approved",
-    "rejected": "rejected",
-    "auto_rejected": "auto_rejected",
-    "withdrawn": "withdrawn",
-    "expired": "expired",
-}
 
 
 @settings(
@@ -86,8 +80,8 @@ def test_each_read_model_equals_a_fold_over_its_events(
 
 def _check_status(read_models: ReadModels, views: dict[UUID, RegistrationView], url: str) -> None:
     for rid, view in views.items():
-        status = read_models.status(view.request_id)
-        contract = view.status()
+        status = read_models.status_record(view.request_id)
+        contract = view.contract_status()
         assert status.registration_id == rid
         assert status.state == view.state.value
         assert status.office_code == view.office_code
@@ -176,9 +170,9 @@ def _check_statistics(
     assert sorted(answers) == offices
     for office in offices:
         mine = [v for v in views.values() if v.office_code == office]
-        counts = dict.fromkeys(STATES, 0)
+        counts = dict.fromkeys(State, 0)
         for view in mine:
-            counts[view.state.value] += 1
+            counts[view.state] += 1
         decided = [
             v
             for v in mine
@@ -191,7 +185,7 @@ def _check_statistics(
         days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
         for v in decided:
             day = v.decided_at.astimezone(VIETNAM).date()  # type: ignore[union-attr]
-            days[day][0 if OUTCOMES[v.state.value] == "approved" else 1] += 1
+            days[day][0 if v.outcome is FinalOutcome.APPROVED else 1] += 1
 
         stats = answers[office]
 

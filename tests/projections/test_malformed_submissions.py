@@ -56,10 +56,10 @@ def test_a_malformed_submission_is_shown_auto_rejected_and_the_projector_goes_on
     with RunningProjections(env, KEY):
         read_models.wait_for(registrar.last_position, timeout=20)
 
-    bad = read_models.status(str(raw["request_id"]))
+    bad = read_models.status_record(str(raw["request_id"]))
     assert bad.state == "auto_rejected"
     assert bad.reason_code == "INVALID_REQUEST"
-    assert read_models.status("vssid-after").state == "awaiting_review"
+    assert read_models.status_record("vssid-after").state == "awaiting_review"
     assert [
         child.registrations[0].request_id for child in read_models.guardian("0123456789").children
     ] == ["vssid-after"]

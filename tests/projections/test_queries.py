@@ -21,14 +21,14 @@ def test_a_registration_awaiting_review_shows_its_status_and_is_in_its_office_qu
     with RunningProjections(env, KEY):
         read_models.wait_for(registrar.last_position, timeout=20)
 
-    status = read_models.status("vssid-1")
+    status = read_models.status_record("vssid-1")
     assert status.state == "awaiting_review"
     assert status.registration_id == view.registration_id
     assert status.child_code_masked == "******5678"
     assert status.waiting_for == "reviewer"
     assert status.review_deadline == view.review_deadline
     assert status.as_of_position == registrar.last_position
-    assert read_models.status(str(view.registration_id)) == status
+    assert read_models.status_record(str(view.registration_id)) == status
     queue = read_models.queue("79001")
     assert [entry.request_id for entry in queue.entries] == ["vssid-1"]
     assert read_models.queue("01001").entries == []
@@ -45,7 +45,7 @@ def test_the_status_holds_no_name_birth_date_or_full_code(
 
     answer = json.dumps(
         [
-            read_models.status("vssid-1").model_dump(mode="json"),
+            read_models.status_record("vssid-1").model_dump(mode="json"),
             read_models.guardian("0123456789").model_dump(mode="json"),
             read_models.queue("79001").model_dump(mode="json"),
         ]
@@ -103,7 +103,7 @@ def test_a_guardian_sees_each_child_with_its_registrations_and_account_status(
 
 def test_an_unknown_registration_is_not_found(read_models: ReadModels) -> None:
     with pytest.raises(NotFound, match="no registration"):
-        read_models.status("never-submitted")
+        read_models.status_record("never-submitted")
 
 
 def test_waiting_for_a_position_no_runner_reaches_ends_in_a_clear_error(

@@ -9,9 +9,10 @@ import psycopg
 
 from domain.service import RegistrationService
 from projections.catalogue import NAMES
-from projections.queries import ReadModels, RegistrationStatus
+from projections.queries import ReadModels
 from projections.rebuild import rebuild
 from projections.runners import RunningProjections
+from projections.status import StatusRecord
 from tests.projections.conftest import KEY
 from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 
@@ -77,11 +78,11 @@ def test_queries_answer_during_a_rebuild_and_the_runner_carries_on_after_the_swa
     database_url: str,
 ) -> None:
     register_many(registrar, 6)
-    answers: list[RegistrationStatus] = []
+    answers: list[StatusRecord] = []
 
     def meanwhile(name: str, reached: int, target: int) -> None:
         if name == "registration_status" and 0 < reached < target and not answers:
-            answers.append(read_models.status("vssid-0"))
+            answers.append(read_models.status_record("vssid-0"))
             register_many(registrar, 1, first=6)  # recorded during the replay
 
     with RunningProjections(env, KEY):
@@ -91,7 +92,7 @@ def test_queries_answer_during_a_rebuild_and_the_runner_carries_on_after_the_swa
         read_models.wait_for(registrar.last_position, timeout=30)
 
     assert answers[0].request_id == "vssid-0"
-    assert read_models.status("vssid-8").version == service.get_by_request("vssid-8").version
+    assert read_models.status_record("vssid-8").version == service.get_by_request("vssid-8").version
     with psycopg.connect(database_url) as connection:
         applied: dict[str, int] = dict(
             connection.execute(

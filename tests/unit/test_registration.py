@@ -12,12 +12,12 @@ import pytest
 
 from domain import chain
 from domain.errors import CommandConflict, DecisionRule, IllegalTransition
+from domain.lifecycle import State
 from domain.registration import (
     MAX_SUPPLEMENT_ROUNDS,
     ActorKind,
     Cause,
     Registration,
-    State,
     registration_id_for,
 )
 

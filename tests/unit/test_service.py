@@ -10,7 +10,8 @@ import pytest
 
 from domain.contract import RegistrationRequest, parse_request
 from domain.intake import RefusedRequest, read_submission
-from domain.registration import ActorKind, Cause, Registration, State
+from domain.lifecycle import State
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService, RegistrationView
 from tests.unit.test_contract import a_request
 

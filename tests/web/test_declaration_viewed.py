@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidValue
-from domain.registration import Registration, State
+from domain.lifecycle import State
+from domain.registration import Registration
 from domain.service import RegistrationService
 from tests.web.conftest import a_cause, submit
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.registration import State
+from domain.lifecycle import State
 from web.ratelimit import RateLimiter
 from web.status_words import STATUS_WORDS
 

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities.accounts import PostgresChildAccounts
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentStore
+from activities.messages import ActivityName
 from activities.notifications.models import NotifyGuardianInput
 from activities.registry import PostgresRegistry
 from domain.contract import (
@@ -58,7 +59,7 @@ class FakeNotifier:
 
     sent: list[tuple[str, str]] = field(default_factory=list)
 
-    @activity.defn(name="notify_guardian")
+    @activity.defn(name=ActivityName.NOTIFY_GUARDIAN)
     async def notify_guardian(self, message: dict[str, Any]) -> None:
         checked = NotifyGuardianInput.model_validate(message)
         self.sent.append((str(checked.registration_id), checked.kind.value))

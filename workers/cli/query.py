@@ -29,13 +29,9 @@ from rich.text import Text
 from domain.errors import InvalidValue
 from domain.values import OfficeCode, SocialInsuranceCode, parse
 from projections.catalogue import NAMES, UnknownReadModel, digest_key
-from projections.queries import (
-    OfficeStatistics,
-    ProjectionBehind,
-    ReadModelError,
-    ReadModels,
-)
+from projections.queries import ProjectionBehind, ReadModelError, ReadModels
 from projections.rebuild import rebuild
+from projections.statistics import OfficeStatistics
 from workers.bootstrap import event_store_env, read_models
 from workers.cli.common import JsonOption, model_json, print_json_or_table, resolved_or_exit
 from workers.cli.tables import guardian_table, queue_table, stats_table, status_table
@@ -111,7 +107,7 @@ def status(
     """A registration's status, by its request id or registration id."""
     _answer(
         "registration_status",
-        lambda models: models.status(key),
+        lambda models: models.status_record(key),
         status_table,
         as_json=as_json,
         wait_for=wait_for,

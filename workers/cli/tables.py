@@ -12,7 +12,10 @@ from rich.table import Table
 
 from activities.registry import RegistrySummary
 from domain.contract import VIETNAM
-from projections.queries import GuardianChildren, OfficeQueue, OfficeStatistics, RegistrationStatus
+from projections.guardians import GuardianChildren
+from projections.queue import OfficeQueue
+from projections.statistics import OfficeStatistics
+from projections.status import StatusRecord
 
 
 def _when(moment: datetime | None) -> str:
@@ -27,7 +30,7 @@ def _duration(seconds: float | None) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
-def status_table(answer: RegistrationStatus) -> Table:
+def status_table(answer: StatusRecord) -> Table:
     table = Table("field", "value", title=f"Registration {answer.request_id}")
     flags = ", ".join(
         flag for flag, on in (("overdue", answer.overdue), ("escalated", answer.escalated)) if on

@@ -26,7 +26,7 @@ from rich.panel import Panel
 from temporalio.client import Client, WorkflowHandle
 
 from activities.documents import DocumentStore
-from domain.contract import VIETNAM, DecideUpdate, Outcome, RegistrationStatus
+from domain.contract import VIETNAM, DecideUpdate, FinalOutcome, Outcome, RegistrationStatus
 from workflows.registration import ChildAccountRegistration, workflow_id_for
 
 DEMO_REGISTRY = Path(str(files("workers.run") / "demo_registry"))
@@ -235,7 +235,7 @@ async def _show_messages(
 ) -> None:
     reference = "DK-" + status.registration_id.replace("-", "")[:8].upper()
     deadline = asyncio.get_running_loop().time() + 30
-    expected = 2 if status.outcome is not None and status.state != "auto_rejected" else 1
+    expected = 2 if status.outcome not in (None, FinalOutcome.AUTO_REJECTED) else 1
     while True:
         mails = sorted(_subjects(mail_dir, reference))
         texts = sorted(_sms(sms_dir, reference))

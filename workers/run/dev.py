@@ -311,7 +311,7 @@ async def _play_demo(
 
         def show_status(request_id: str) -> None:
             models.wait_for(latest_position(resolved.database_url), timeout=30)
-            console.print(status_table(models.status(request_id)))
+            console.print(status_table(models.status_record(request_id)))
 
         demo = asyncio.create_task(
             play(
