@@ -17,6 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from domain.contract import FinalOutcome
 from domain.lifecycle import State, WaitingFor, outcome_of, state_after, waiting_for
 from projections.base import (
     EVENTS,
@@ -166,7 +167,7 @@ class StatusRecord(Answer):
     escalated: bool
     waiting_for: WaitingFor
     supplement_rounds: int
-    outcome: str | None
+    outcome: FinalOutcome | None
     reason_code: str | None
     decided_by: str | None
     decided_at: datetime | None
