@@ -26,7 +26,7 @@ from activities.authorisation import DecisionActivities
 from activities.claims import ChildClaims, PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
 from activities.identity import IdentityActivities, IdentityCheck
-from activities.milestones import MilestoneActivities
+from activities.notifications.preparation import MilestoneActivities
 from activities.recording import RecordingActivities
 from activities.registry import PostgresRegistry
 from domain.registry import RegistryLookups
@@ -145,7 +145,7 @@ async def run_worker(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run until ``stop`` is set (by default: until SIGTERM or SIGINT), then shut down gracefully."""
-    from activities.notification_journal import EventStoreNotificationJournal
+    from activities.notifications.event_store_journal import EventStoreNotificationJournal
     from activities.notifications.wiring import build_notifications
 
     resolved = resolve(settings)

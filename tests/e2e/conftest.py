@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.notification_journal import EventStoreNotificationJournal
+from activities.notifications.event_store_journal import EventStoreNotificationJournal
 from activities.notifications.wiring import build_notifications
 from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow.conftest import TEST_KEY, adapters

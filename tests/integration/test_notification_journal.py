@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from activities.notification_journal import EventStoreNotificationJournal
+from activities.notifications.event_store_journal import EventStoreNotificationJournal
 from activities.notifications.journal import DeliveryStatus, NotificationRecord
 from activities.notifications.kinds import Channel, NotificationKind, delivery_name
 from domain.contract import parse_request
