@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
 from pathlib import Path
-from uuid import UUID
 
 from activities.notifications.activities import message_context
 from activities.notifications.declaration import render_declaration
@@ -21,61 +19,17 @@ from activities.notifications.links import DeclarationLinks, LinkSigner
 from activities.notifications.models import NotifyGuardianInput
 from activities.notifications.render import Renderer
 from activities.notifications.sms import split
-from domain.contract import VIETNAM, parse_request
 
-EXAMPLE_REGISTRATION_ID = UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
-EXAMPLE_OFFICE = "BHXH cơ sở Sài Gòn, BHXH Thành phố Hồ Chí Minh"
 PREVIEW_SECRET = "preview-secret-not-for-production"  # noqa: S105 (signs preview links only)
 PREVIEW_BASE_URL = "http://localhost:8080"
 
-EXAMPLE_REQUEST = {
-    "request_id": "vssid-20261125-000123",
-    "submitted_at": "2026-11-25T09:00:00+07:00",
-    "guardian": {
-        "social_insurance_code": "0123456789",
-        "full_name": "Nguyễn Văn An",
-        "relationship": "father",
-        "phone": "0912345678",
-        "email": "an.nguyen@example.vn",
-    },
-    "child": {
-        "social_insurance_code": "7912345678",
-        "full_name": "Nguyễn Minh Khôi",
-        "date_of_birth": "2019-03-14",
-    },
-    "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
-    "office_code": "79001",
-    "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
-}
-"""The request of DESIGN §6."""
-
-
-EXAMPLE_DETAILS: dict[NotificationKind, dict[str, object]] = {
-    NotificationKind.SUPPLEMENT_REQUESTED: {
-        "supplement_documents": ["birth_certificate"],
-        "supplement_due": date(2026, 12, 2),
-        "note": "Ảnh giấy khai sinh bị mờ ở phần họ tên của cha.",
-    },
-    NotificationKind.APPROVED: {"child_account_id": "7912345678"},
-    NotificationKind.REJECTED: {"reason_code": "BIRTH_CERTIFICATE_MISMATCH"},
-    NotificationKind.AUTO_REJECTED: {"reason_code": "CHILD_DETAILS_MISMATCH"},
-}
-
 
 def example_input(kind: NotificationKind) -> NotifyGuardianInput:
-    """The contract's example registration at the milestone ``kind``."""
-    extra = EXAMPLE_DETAILS.get(kind, {})
-    return NotifyGuardianInput.model_validate(
-        {
-            "registration_id": EXAMPLE_REGISTRATION_ID,
-            "request_id": EXAMPLE_REQUEST["request_id"],
-            "kind": kind,
-            "request": parse_request(EXAMPLE_REQUEST),
-            "office_name": EXAMPLE_OFFICE,
-            "occurred_at": datetime(2026, 11, 25, 9, 0, 5, tzinfo=VIETNAM),
-            **extra,
-        }
-    )
+    """The contract's example registration at the milestone ``kind``: the tests' example data
+    (``tests/builders``), so the preview renders what the tests check. A tool for a checkout."""
+    from tests.builders.notifications import an_input
+
+    return an_input(kind)
 
 
 def preview_links() -> DeclarationLinks:
@@ -108,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         example = example_input(NotificationKind.RECEIVED)
         arguments.pdf.write_bytes(
             render_declaration(
-                example.request, registration_id=example.registration_id, office_name=EXAMPLE_OFFICE
+                example.request,
+                registration_id=example.registration_id,
+                office_name=example.office_name,
             )
         )
 

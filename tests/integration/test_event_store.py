@@ -16,7 +16,7 @@ from domain.contract import parse_request
 from domain.errors import CommandConflict, IllegalTransition, RegistrationNotFound
 from domain.registration import ActorKind, Cause, Registration, State
 from domain.service import RegistrationService
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 from workers.persistence import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

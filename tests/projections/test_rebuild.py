@@ -12,8 +12,8 @@ from projections.catalogue import NAMES
 from projections.queries import ReadModels, RegistrationStatus
 from projections.rebuild import rebuild
 from projections.runners import RunningProjections
+from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 
 TABLES = (
     "rm_registration_status",

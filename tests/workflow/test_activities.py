@@ -27,7 +27,7 @@ from activities.documents import (
 from activities.identity import IdentityCheck
 from domain.contract import RegistrationRequest
 from domain.registry import AccountStatus
-from tests.workflow import builders
+from tests import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.temporal_client import AesGcmCodec
 from workers.worker import Adapters
