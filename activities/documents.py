@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -25,10 +24,10 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from Crypto.Cipher import AES
 from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 from temporalio import activity
 
+from activities.aes_gcm import seal, unseal
 from activities.files import write_atomically
 from activities.messages import ActivityName, DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
@@ -52,8 +51,6 @@ SHARPNESS_SIDE = 512
 
 FORMATS = {"JPEG": "jpg", "PNG": "png"}
 _REFERENCE = re.compile(r"sha256:([0-9a-f]{64})", re.ASCII)
-_NONCE_BYTES = 12
-_TAG_BYTES = 16
 
 
 class DocumentRefused(Exception):
@@ -262,19 +259,12 @@ class DocumentStore:
     def _open(self, data: bytes, associated: bytes) -> bytes:
         if self._key is None:
             raise ValueError("no key")
-        nonce, body, tag = data[:_NONCE_BYTES], data[_NONCE_BYTES:-_TAG_BYTES], data[-_TAG_BYTES:]
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(associated)
-        return cipher.decrypt_and_verify(body, tag)
+        return unseal(self._key, data, associated)
 
     def _seal(self, data: bytes, associated: bytes) -> bytes:
         if self._key is None:
             return data
-        nonce = os.urandom(_NONCE_BYTES)
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(associated)  # a file moved to another registration does not decrypt
-        body, tag = cipher.encrypt_and_digest(data)
-        return nonce + body + tag
+        return seal(self._key, data, associated)  # a file moved elsewhere does not decrypt
 
     def _intake(self, digest: str) -> Path:
         return self._root / "intake" / digest

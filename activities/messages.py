@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from activities.notifications.models import NotifyGuardianInput
 from domain.contract import DecideUpdate, DocumentName, RegistrationStatus
 
 
@@ -121,6 +122,10 @@ class NotifyInput(_Message):
 
 
 class PreparedNotification(_Message):
-    """The ``notify_guardian`` input for a milestone, or None when there is no one to tell."""
+    """The ``notify_guardian`` input for a milestone, or None when there is no one to tell.
 
-    message: dict[str, Any] | None = None
+    The workflow hands ``message`` to ``notify_guardian`` as it is: checked once, when it is
+    prepared. Its JSON has the fields the untyped message of earlier histories had, so their
+    recorded results still decode (missing optional fields take their defaults)."""
+
+    message: NotifyGuardianInput | None = None

@@ -33,7 +33,7 @@ from eventsourcing.application import Application
 
 from domain.contract import DecideUpdate, Outcome, parse_request
 from domain.registration import ActorKind, Cause, Registration
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 from workers.bootstrap import registration_service
 from workers.embedded import ensure_database, generated_key
 
@@ -211,7 +211,7 @@ def dev_stack(data_dir: Path) -> Iterator[str]:
 
 async def run_registrations(address: str, data_dir: Path, count: int) -> float:
     from activities.documents import DocumentStore
-    from tests.workflow.builders import sharp_jpeg
+    from tests.builders import sharp_jpeg
     from workers.temporal_client import connect
     from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 

@@ -32,13 +32,13 @@ from activities.authorisation import DecisionActivities
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
 from activities.identity import IdentityActivities
-from activities.milestones import MilestoneActivities
-from activities.notification_journal import EventStoreNotificationJournal
 from activities.notifications.activities import NotificationActivities
+from activities.notifications.event_store_journal import EventStoreNotificationJournal
 from activities.notifications.gateways import HttpSmsGateway, OutboxSmsGateway, SmsGateway
 from activities.notifications.journal import NotificationJournal
 from activities.notifications.links import DeclarationLinks, LinkSigner
 from activities.notifications.mail import SmtpMailer
+from activities.notifications.preparation import MilestoneActivities
 from activities.notifications.render import Renderer
 from activities.recording import RecordingActivities
 from activities.registry import store as registry_store

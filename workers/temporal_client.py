@@ -11,20 +11,19 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import os
 from collections.abc import Sequence
 
-from Crypto.Cipher import AES
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.runtime import Runtime
 
+from activities.aes_gcm import seal, unseal
+
 DEFAULT_ADDRESS = "localhost:7233"
 ENCODING = b"binary/encrypted"
 CIPHER = b"AES-256-GCM"
-_NONCE_BYTES = 12
 
 
 class AesGcmCodec(PayloadCodec):
@@ -45,7 +44,7 @@ class AesGcmCodec(PayloadCodec):
                     "encryption-cipher": CIPHER,
                     "encryption-key-id": self.key_id,
                 },
-                data=self._encrypt(payload.SerializeToString()),
+                data=seal(self._key, payload.SerializeToString()),
             )
             for payload in payloads
         ]
@@ -60,19 +59,8 @@ class AesGcmCodec(PayloadCodec):
                 continue
             if payload.metadata.get("encryption-key-id") != self.key_id:
                 raise ValueError("payload encrypted under another key")
-            decoded.append(Payload.FromString(self._decrypt(payload.data)))
+            decoded.append(Payload.FromString(unseal(self._key, payload.data)))
         return decoded
-
-    def _encrypt(self, data: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        body, tag = cipher.encrypt_and_digest(data)
-        return nonce + body + tag
-
-    def _decrypt(self, data: bytes) -> bytes:
-        nonce, body, tag = data[:_NONCE_BYTES], data[_NONCE_BYTES:-16], data[-16:]
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        return cipher.decrypt_and_verify(body, tag)
 
 
 def data_converter(cipher_key: str | None) -> DataConverter:

@@ -9,7 +9,9 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
+import phonenumbers
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.networks import import_email_validator
 
 from activities.notifications.journal import DeliveryStatus
 from activities.notifications.kinds import (
@@ -22,6 +24,20 @@ from activities.notifications.kinds import (
 )
 from domain.contract import RegistrationRequest
 from domain.reasons import CATALOGUE
+
+
+def _load_what_validation_loads_on_first_use() -> None:
+    """The workflow decodes this model (a prepared notification, the request inside) in Temporal's
+    sandbox, which refuses what validating a request does the first time in a process: phonenumbers
+    loads a region's metadata under a lock, pydantic imports email_validator. The workflow imports
+    this module through the sandbox's pass-through, so this runs outside it, once per process,
+    before any workflow code: without it a worker that replays before it runs any activity (a fresh
+    process, ``childreg audit replay-workflows``) fails the workflow task."""
+    import_email_validator()
+    phonenumbers.PhoneMetadata.metadata_for_region("VN")
+
+
+_load_what_validation_loads_on_first_use()
 
 
 class NotifyGuardianInput(BaseModel):

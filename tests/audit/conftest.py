@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from domain.service import RegistrationService
-from tests.projections.lifecycle import T0, Registrar
+from tests.builders.registrations import T0, Registrar
 from workers.bootstrap import registration_service
 from workers.cli.audit import register
 

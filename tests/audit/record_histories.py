@@ -44,10 +44,10 @@ from domain.contract import (
     RequestSupplementSignal,
     WithdrawSignal,
 )
-from tests.workflow import builders
+from tests import builders
+from tests.fakes.notifications import FakeNotifier
 from tests.workflow.conftest import (
     TEST_KEY,
-    FakeNotifier,
     Stack,
     ask_for_supplement,
     reach,

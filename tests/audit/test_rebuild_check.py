@@ -9,7 +9,7 @@ import pytest
 from projections.catalogue import create_schema, digest_key
 from projections.runners import RunningProjections
 from tests.audit.conftest import LINK_SECRET, Audit, sql
-from tests.projections.lifecycle import Registrar
+from tests.builders.registrations import Registrar
 from workers.bootstrap import event_store_env
 
 

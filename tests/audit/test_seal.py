@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from tests.audit.conftest import sql
-from tests.projections.lifecycle import T0, Registrar
+from tests.builders.registrations import T0, Registrar
 from workers.bootstrap import migrate
 from workers.run.sealer import seal_once
 

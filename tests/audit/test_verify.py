@@ -205,6 +205,6 @@ def _at(found: list[dict[str, Any]], registration_id: UUID) -> tuple[int, str]:
 def _later() -> Any:
     from datetime import timedelta
 
-    from tests.projections.lifecycle import T0
+    from tests.builders.registrations import T0
 
     return T0 + timedelta(days=1)

@@ -28,8 +28,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.contract import RegistrationStatus
+from tests import builders
 from tests.e2e.stack import BIN, address
-from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.run.codec_server import CodecServer, start_codec_server

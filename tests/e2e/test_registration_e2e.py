@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
+from tests import builders
 from tests.e2e.stack import BIN, LINK_SECRET, address
-from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.run.smtp_sink import SmtpSink

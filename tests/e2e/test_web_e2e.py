@@ -20,9 +20,9 @@ import pypdf
 import pytest
 
 from domain.registration import registration_id_for
+from tests.builders import a_request
+from tests.builders.images import sharp_jpeg
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
-from tests.unit.test_contract import a_request
-from tests.workflow.builders import sharp_jpeg
 from workers.embedded import generated_key
 from workers.run.demo import DEMO_REGISTRY
 from workers.temporal_client import connect

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from domain.contract import RegistrationStatus
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 from workers.embedded import generated_key
 from workers.temporal_client import connect
 from workflows.registration import TASK_QUEUE, ChildAccountRegistration
@@ -333,7 +333,7 @@ def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(dev: Dev) -> None:
 
 
 def _pictures(directory: Path) -> list[Path]:
-    from tests.workflow.builders import sharp_jpeg
+    from tests.builders import sharp_jpeg
 
     paths = []
     for seed in (1, 2):

@@ -17,7 +17,7 @@ from domain.errors import CommandConflict, IllegalTransition, RegistrationNotFou
 from domain.lifecycle import State
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 from workers.bootstrap import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

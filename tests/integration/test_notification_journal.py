@@ -8,16 +8,16 @@ from uuid import UUID
 
 import pytest
 
-from activities.notification_journal import EventStoreNotificationJournal
+from activities.notifications.event_store_journal import EventStoreNotificationJournal
 from activities.notifications.journal import DeliveryStatus, NotificationRecord
 from activities.notifications.kinds import Channel, NotificationKind, delivery_name
 from domain.contract import parse_request
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
-from tests.unit.notifications import examples
-from tests.unit.notifications.fakes import RecordingMailer, RecordingSmsGateway
+from tests.builders import a_request
+from tests.builders import notifications as examples
+from tests.fakes.notifications import RecordingMailer, RecordingSmsGateway
 from tests.unit.notifications.journal_contract import NotificationJournalContract, a_record
-from tests.unit.test_contract import a_request
 from workers.bootstrap import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 from domain.service import RegistrationService
 from projections.catalogue import create_schema, digest_key
 from projections.queries import ReadModels
-from tests.projections.lifecycle import Registrar
+from tests.builders.registrations import Registrar
 from workers.bootstrap import event_store_env, registration_service
 
 KEY = digest_key("a link secret for the tests")

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
+from tests.builders.registrations import T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import T0, Registrar
 from workers.cli.query import register
 
 LINK_SECRET = "a link secret for the tests"  # KEY is derived from it

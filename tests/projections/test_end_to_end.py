@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from domain.contract import ApproveSignal
 from projections.catalogue import create_schema
 from projections.runners import RunningProjections
+from tests import builders
 from tests.projections.conftest import KEY
-from tests.workflow import builders
 from tests.workflow.conftest import TEST_KEY, Stack, adapters, reach, stack, temporal
 from workers.bootstrap import event_store_env
 from workers.cli.query import register

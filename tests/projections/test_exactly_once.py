@@ -15,8 +15,8 @@ from projections.catalogue import NAMES, projection_env
 from projections.queries import NotFound, ReadModels
 from projections.runners import RunningProjections
 from projections.status import RegistrationStatusProjection, RegistrationStatusView
+from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 
 
 class InjectedFailure(Exception):

@@ -21,8 +21,8 @@ from domain.registration import Registration
 from domain.service import RegistrationView
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
+from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 from tests.projections.conftest import KEY, fresh_database, query_side
-from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 from workers.bootstrap import event_store_env, registration_service
 
 Plan = tuple[str, str, str, list[int]]

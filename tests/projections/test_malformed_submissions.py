@@ -11,8 +11,8 @@ from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
+from tests.builders.registrations import T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import T0, Registrar
 
 MALFORMED: list[dict[str, Any]] = [
     {"request_id": "bad-1"},

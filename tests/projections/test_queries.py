@@ -9,8 +9,8 @@ import pytest
 
 from projections.queries import NotFound, ProjectionBehind, ReadModels
 from projections.runners import RunningProjections
+from tests.builders.registrations import T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import T0, Registrar
 
 
 def test_a_registration_awaiting_review_shows_its_status_and_is_in_its_office_queue(

@@ -13,8 +13,8 @@ from projections.queries import ReadModels
 from projections.rebuild import rebuild
 from projections.runners import RunningProjections
 from projections.status import StatusRecord
+from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 from tests.projections.conftest import KEY
-from tests.projections.lifecycle import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
 
 TABLES = (
     "rm_registration_status",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from domain.authorisation import NotAuthorised, authorise
+from tests import builders
 from tests.fakes.registry import InMemoryRegistry
-from tests.workflow import builders
 
 REGISTRY = InMemoryRegistry(builders.registry_data())
 

@@ -6,8 +6,8 @@ import pytest
 
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.gateways import HttpSmsGateway, OutboxSmsGateway
-from tests.unit.notifications.examples import LINK_SECRET
-from tests.unit.notifications.fakes import InMemoryNotificationJournal
+from tests.builders.notifications import LINK_SECRET
+from tests.fakes.notifications import InMemoryNotificationJournal
 from workers.bootstrap import build_mailer, build_notifications, build_sms_gateway
 from workers.settings import Settings
 

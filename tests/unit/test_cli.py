@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from activities.documents import DocumentStore
-from tests.workflow import builders
+from tests import builders
 from workers.cli import app
 from workers.settings import LogFormat, load_settings
 

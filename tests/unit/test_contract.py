@@ -15,42 +15,7 @@ from domain.contract import (
     parse_request,
 )
 from domain.errors import InvalidRequest
-
-
-def a_request(**changes: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "request_id": "vssid-20261125-000123",
-        "submitted_at": "2026-11-25T09:00:00+07:00",
-        "guardian": {
-            "social_insurance_code": "0123456789",
-            "full_name": "Nguyễn Văn An",
-            "relationship": "father",
-            "phone": "0912345678",
-            "email": "an.nguyen@example.vn",
-        },
-        "child": {
-            "social_insurance_code": "7912345678",
-            "full_name": "Nguyễn Minh Khôi",
-            "date_of_birth": "2019-03-14",
-            "health_insurance_card_qr": None,
-        },
-        "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
-        "office_code": "79001",
-        "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
-    }
-    for path, value in changes.items():
-        target = request
-        *parents, last = path.split("__")
-        for part in parents:
-            target = target[part]
-        if value is _DELETE:
-            del target[last]
-        else:
-            target[last] = value
-    return request
-
-
-_DELETE = object()
+from tests.builders import DELETE, a_request
 
 
 def test_the_design_example_is_accepted_and_normalised() -> None:
@@ -63,7 +28,7 @@ def test_the_design_example_is_accepted_and_normalised() -> None:
 
 def test_a_child_identified_by_personal_id_number_only_is_accepted() -> None:
     request = parse_request(
-        a_request(child__social_insurance_code=_DELETE, child__personal_id_number="079219000001")
+        a_request(child__social_insurance_code=DELETE, child__personal_id_number="079219000001")
     )
 
     assert request.child.personal_id_number == "079219000001"
@@ -96,14 +61,14 @@ def test_the_submission_date_is_counted_in_vietnam() -> None:
         ({"child__date_of_birth": "2026-11-26"}, "INVALID_REQUEST", "child.date_of_birth"),
         ({"child__date_of_birth": "2008-11-25"}, "CHILD_NOT_MINOR", "child.date_of_birth"),
         ({"office_code": "HCM"}, "INVALID_REQUEST", "office_code"),
-        ({"documents__portrait": _DELETE}, "DOCUMENT_MISSING", "documents.portrait"),
+        ({"documents__portrait": DELETE}, "DOCUMENT_MISSING", "documents.portrait"),
         (
             {"documents__birth_certificate": "sha256:../../x"},
             "INVALID_REQUEST",
             "documents.birth_certificate",
         ),
         ({"commitment__accepted": False}, "COMMITMENT_NOT_ACCEPTED", "commitment.accepted"),
-        ({"guardian": _DELETE}, "INVALID_REQUEST", "guardian"),
+        ({"guardian": DELETE}, "INVALID_REQUEST", "guardian"),
     ],
 )
 def test_a_bad_request_is_refused_with_its_reason_and_field(
@@ -118,7 +83,7 @@ def test_a_bad_request_is_refused_with_its_reason_and_field(
 
 def test_a_missing_document_beside_other_problems_is_an_invalid_request_naming_the_first() -> None:
     with pytest.raises(InvalidRequest) as refused:
-        parse_request(a_request(documents__portrait=_DELETE, submitted_at="yesterday"))
+        parse_request(a_request(documents__portrait=DELETE, submitted_at="yesterday"))
 
     assert refused.value.reason_code == "INVALID_REQUEST"
     assert refused.value.field == "submitted_at"

@@ -11,9 +11,9 @@ import pytest
 
 from domain.contract import RegistrationRequest
 from domain.identity import Failure, Findings, IdentityCheck
+from tests import builders
+from tests.builders import DELETE
 from tests.fakes.registry import InMemoryChildClaims, InMemoryRegistry
-from tests.workflow import builders
-from tests.workflow.builders import DELETE
 
 REF = "sha256:" + "1" * 64
 

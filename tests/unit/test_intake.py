@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from domain.contract import RegistrationRequest
 from domain.intake import RefusedRequest, read_submission
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 
 REQUEST_ID = "vssid-20261125-000123"
 WORKFLOW_ID = f"registration-{REQUEST_ID}"

@@ -13,7 +13,7 @@ from domain.intake import RefusedRequest, read_submission
 from domain.lifecycle import State
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService, RegistrationView
-from tests.unit.test_contract import a_request
+from tests.builders import a_request
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 REQUEST_ID = "vssid-20261125-000123"

@@ -21,8 +21,8 @@ from domain.contract import RegistrationRequest
 from domain.registration import ActorKind, Cause, Registration
 from domain.registry import Office, RegistryData
 from domain.service import RegistrationService, RegistrationView
+from tests.builders import a_request
 from tests.fakes.registry import InMemoryRegistry
-from tests.unit.test_contract import a_request
 from web.app import create_app
 from web.dependencies import Probe, RateLimits, WebDependencies
 

@@ -8,14 +8,13 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from psycopg_pool import ConnectionPool
-from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -25,8 +24,6 @@ from temporalio.worker import Worker
 from activities.accounts import PostgresChildAccounts
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentStore
-from activities.messages import ActivityName
-from activities.notifications.models import NotifyGuardianInput
 from activities.registry import PostgresRegistry
 from domain.contract import (
     ProvideSupplementSignal,
@@ -35,7 +32,8 @@ from domain.contract import (
     RequestSupplementSignal,
 )
 from domain.registration import Registration, registration_id_for
-from tests.workflow import builders
+from tests import builders
+from tests.fakes.notifications import FakeNotifier
 from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import WORKFLOW_TYPE, ChildAccountRegistration, workflow_id_for
 
@@ -50,19 +48,6 @@ async def temporal() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
-
-
-@dataclass
-class FakeNotifier:
-    """Stands in for ``notify_guardian`` under its real name; checks each input against the
-    notifications' own model, and records what would be sent."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    @activity.defn(name=ActivityName.NOTIFY_GUARDIAN)
-    async def notify_guardian(self, message: dict[str, Any]) -> None:
-        checked = NotifyGuardianInput.model_validate(message)
-        self.sent.append((str(checked.registration_id), checked.kind.value))
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from activities.documents import (
 from domain.contract import RegistrationRequest
 from domain.identity import IdentityCheck
 from domain.registry import AccountStatus
-from tests.workflow import builders
+from tests import builders
 from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.temporal_client import AesGcmCodec

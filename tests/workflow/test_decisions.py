@@ -13,7 +13,7 @@ from domain.contract import (
     RegistrationStatus,
     RejectSignal,
 )
-from tests.workflow import builders
+from tests import builders
 from tests.workflow.conftest import Stack, reach, status_of
 
 

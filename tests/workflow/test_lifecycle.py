@@ -23,7 +23,7 @@ from domain.contract import (
 )
 from domain.registration import registration_id_for
 from domain.registry import Holiday, RegistryData
-from tests.workflow import builders
+from tests import builders
 from tests.workflow.conftest import (
     Stack,
     ask_for_supplement,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from activities.notifications.mail import SmtpMailer
-from tests.unit.notifications.examples import SENDER
+from tests.builders.notifications import SENDER
 from workers.run.smtp_sink import SmtpSink, start_sink
 
 

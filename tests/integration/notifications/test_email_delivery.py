@@ -18,16 +18,16 @@ from activities.notifications.gateways import OutboxSmsGateway
 from activities.notifications.journal import DeliveryStatus
 from activities.notifications.kinds import Channel, NotificationKind
 from activities.notifications.mail import SmtpMailer
-from tests.unit.notifications.examples import (
+from tests.builders.notifications import (
     REFERENCE,
     REGISTRATION_ID,
     SENDER,
-    a_request,
     an_input,
     key,
     notification_activities,
+    parsed_request,
 )
-from tests.unit.notifications.fakes import InMemoryNotificationJournal, WorkerDied
+from tests.fakes.notifications import InMemoryNotificationJournal, WorkerDied
 from workers.run.smtp_sink import SmtpSink, start_sink
 
 EMAIL = key(Channel.EMAIL)
@@ -111,7 +111,7 @@ async def test_the_email_is_retried_while_the_server_is_down_and_delivered_once_
 async def test_a_refused_recipient_is_recorded_as_failed_without_failing_the_workflow(
     activities: NotificationActivities, journal: InMemoryNotificationJournal, sink: SmtpSink
 ) -> None:
-    refused = an_input(request=a_request(email="refuse.me@example.vn"))
+    refused = an_input(request=parsed_request(email="refuse.me@example.vn"))
 
     result = await activities.notify_guardian(refused)
 
@@ -154,7 +154,7 @@ async def test_a_guardian_without_email_gets_only_the_sms(
     outbox: OutboxSmsGateway,
     sink: SmtpSink,
 ) -> None:
-    result = await activities.notify_guardian(an_input(request=a_request(email=None)))
+    result = await activities.notify_guardian(an_input(request=parsed_request(email=None)))
 
     assert result.email.status is DeliveryStatus.SKIPPED
     assert journal.last(EMAIL).why == "no email on file"

@@ -14,10 +14,10 @@ from activities.notifications.errors import DeliveryError
 from activities.notifications.gateways import HttpSmsGateway, OutboxSmsGateway, SmsMessage
 from activities.notifications.journal import DeliveryStatus
 from activities.notifications.kinds import Channel
+from tests.builders.notifications import REGISTRATION_ID, an_input, key, parsed_request
+from tests.builders.notifications import notification_activities as build
+from tests.fakes.notifications import InMemoryNotificationJournal, RecordingMailer
 from tests.integration.notifications.conftest import ScriptedGateway
-from tests.unit.notifications.examples import REGISTRATION_ID, a_request, an_input, key
-from tests.unit.notifications.examples import notification_activities as build
-from tests.unit.notifications.fakes import InMemoryNotificationJournal, RecordingMailer
 
 TOKEN = "gateway-bearer-token"
 SMS = key(Channel.SMS)
@@ -150,7 +150,7 @@ async def test_the_activity_records_a_400_as_failed_and_does_not_raise(
     gateway = HttpSmsGateway(sms_gateway_server.url, TOKEN, timeout_seconds=2)
     activities = build(journal, RecordingMailer(), gateway)
 
-    result = await activities.notify_guardian(an_input(request=a_request(email=None)))
+    result = await activities.notify_guardian(an_input(request=parsed_request(email=None)))
 
     assert result.sms.status is DeliveryStatus.FAILED
     assert result.sms.detail == "http 400"

@@ -1,6 +1,6 @@
 """What every NotificationJournal must do. Subclass with a ``journal`` fixture to run it against an
-adapter (``test_in_memory_journal.py`` runs it against the fake, ``test_notification_journal.py``
-against the event store)."""
+adapter (``test_in_memory_journal.py`` runs it against the fake,
+``tests/integration/test_notification_journal.py`` against the event store)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from activities.notifications.declaration import (
     declaration_filename,
     render_declaration,
 )
-from tests.unit.notifications.examples import OFFICE_NAME, REGISTRATION_ID, a_request
+from tests.builders.notifications import OFFICE_NAME, REGISTRATION_ID, parsed_request
 
 
 def text_of(pdf: bytes) -> str:
@@ -16,7 +16,9 @@ def text_of(pdf: bytes) -> str:
 
 
 def test_the_declaration_shows_both_names_with_their_diacritics() -> None:
-    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+    pdf = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
 
     text = text_of(pdf)
     assert "Nguyễn Minh Khôi" in text
@@ -26,7 +28,9 @@ def test_the_declaration_shows_both_names_with_their_diacritics() -> None:
 
 
 def test_the_declaration_has_the_guardian_the_office_the_time_and_the_commitment() -> None:
-    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+    pdf = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
 
     text = " ".join(text_of(pdf).split())
     assert "Quan hệ với trẻ: Cha" in text
@@ -41,7 +45,7 @@ def test_the_declaration_has_the_guardian_the_office_the_time_and_the_commitment
 
 def test_a_guardian_without_email_is_shown_as_having_none() -> None:
     pdf = render_declaration(
-        a_request(email=None), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+        parsed_request(email=None), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
     )
 
     assert "Thư điện tử: Không có" in text_of(pdf)
@@ -49,17 +53,19 @@ def test_a_guardian_without_email_is_shown_as_having_none() -> None:
 
 def test_the_same_registration_gives_the_same_bytes() -> None:
     first = render_declaration(
-        a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
     )
     again = render_declaration(
-        a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
     )
 
     assert first == again
 
 
 def test_the_pdf_is_dated_at_the_submission() -> None:
-    pdf = render_declaration(a_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME)
+    pdf = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
 
     metadata = PdfReader(io.BytesIO(pdf)).metadata
     assert metadata is not None

@@ -6,8 +6,8 @@ import pytest
 
 from activities.notifications.journal import mask_email, mask_phone
 from activities.notifications.kinds import Channel
-from tests.unit.notifications.examples import REGISTRATION_ID
-from tests.unit.notifications.fakes import InMemoryNotificationJournal
+from tests.builders.notifications import REGISTRATION_ID
+from tests.fakes.notifications import InMemoryNotificationJournal
 from tests.unit.notifications.journal_contract import (
     KIND,
     T0,

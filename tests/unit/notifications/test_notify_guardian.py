@@ -25,19 +25,19 @@ from activities.notifications.kinds import (
 from activities.notifications.links import verify_token
 from activities.notifications.models import NotifyGuardianInput, NotifyGuardianResult
 from domain.registration import MAX_SUPPLEMENT_ROUNDS
-from tests.unit.notifications.examples import (
+from tests.builders.notifications import (
     BASE_URL,
     LINK_SECRET,
     NOW,
     OCCURRED_AT,
     REFERENCE,
     REGISTRATION_ID,
-    a_request,
     an_input,
     key,
     notification_activities,
+    parsed_request,
 )
-from tests.unit.notifications.fakes import (
+from tests.fakes.notifications import (
     InMemoryNotificationJournal,
     RecordingMailer,
     RecordingSmsGateway,
@@ -192,7 +192,7 @@ async def test_log_lines_hold_ids_kinds_and_channels_but_no_personal_data(world:
 
     with capture_logs() as logs:
         await world.activities.notify_guardian(an_input())
-        await world.activities.notify_guardian(an_input(request=a_request(email=None)))
+        await world.activities.notify_guardian(an_input(request=parsed_request(email=None)))
 
     assert {line["event"] for line in logs} >= {"notification.failed", "notification.sent"}
     for line in logs:
@@ -200,7 +200,7 @@ async def test_log_lines_hold_ids_kinds_and_channels_but_no_personal_data(world:
 
 
 async def test_a_guardian_without_email_gets_an_sms_and_the_skip_is_recorded(world: World) -> None:
-    result = await world.activities.notify_guardian(an_input(request=a_request(email=None)))
+    result = await world.activities.notify_guardian(an_input(request=parsed_request(email=None)))
 
     assert result.email.status is DeliveryStatus.SKIPPED
     assert result.sms.status is DeliveryStatus.SENT
@@ -353,7 +353,7 @@ async def test_a_later_rounds_record_names_its_occasion_and_keeps_the_template(
 
 
 async def test_a_round_without_email_is_skipped_for_that_round_only(world: World) -> None:
-    await world.activities.notify_guardian(an_input(SUPPLEMENT, request=a_request(email=None)))
+    await world.activities.notify_guardian(an_input(SUPPLEMENT, request=parsed_request(email=None)))
 
     result = await world.activities.notify_guardian(an_input(SUPPLEMENT, occasion=2))
 

@@ -17,7 +17,7 @@ from activities.notifications.render import (
 )
 from activities.notifications.sms import GSM7_BASIC
 from domain.reasons import CATALOGUE
-from tests.unit.notifications.examples import REFERENCE, an_input, links
+from tests.builders.notifications import REFERENCE, an_input, links
 
 TEMPLATES = Path(__file__).parents[3] / "activities" / "notifications" / "templates"
 

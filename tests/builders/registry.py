@@ -1,17 +1,10 @@
-"""Test data: a small registry (one office of TP.HCM, a family of three) and generated images.
-
-The images are made here so that the thresholds of the document checks are calibrated on known
-inputs: a sharp scan, the same blurred, a tiny one, a truncated one, one with GPS in its EXIF.
-"""
+"""The test registry: offices of TP.HCM, Hà Nội and Đà Nẵng, their reviewers, a family of three
+and the people and accounts each identity rule needs."""
 
 from __future__ import annotations
 
-import io
-import random
 from datetime import date
 from typing import Any
-
-from PIL import Image, ImageDraw, ImageFilter
 
 from domain.registry import (
     Account,
@@ -135,108 +128,3 @@ def registry_data() -> RegistryData:
         ],
         holidays=[Holiday(date=date(2026, 12, 31), name="Nghỉ bù Tết Dương lịch")],
     )
-
-
-def card_qr(code: str = CHILD, name: str = "Nguyễn Minh Khôi", born: str = "14/03/2019") -> str:
-    """The text of a new card's QR code (16 fields, names hex-encoded)."""
-    fields = [
-        code, name.encode().hex(), born, "1", "-", "79 - 79001", "01/01/2025", "-",
-        "20/12/2024", "-", "Nguyễn Văn An".encode().hex(), "-", "-", "5f0e2a9c", "1",
-        "BHXH thành phố Hồ Chí Minh".encode().hex(),
-    ]  # fmt: skip
-    return "|".join(fields) + "$"
-
-
-def request(
-    request_id: str, portrait: str, birth_certificate: str, **changes: Any
-) -> dict[str, Any]:
-    """A valid request as an upstream sends it (JSON); ``changes`` replace parts by dotted path."""
-    body: dict[str, Any] = {
-        "request_id": request_id,
-        "submitted_at": "2026-11-25T09:00:00+07:00",
-        "guardian": {
-            "social_insurance_code": GUARDIAN,
-            "full_name": "Nguyễn Văn An",
-            "relationship": "father",
-            "phone": "0912345678",
-            "email": "an.nguyen@example.vn",
-        },
-        "child": {
-            "social_insurance_code": CHILD,
-            "full_name": "Nguyễn Minh Khôi",
-            "date_of_birth": "2019-03-14",
-            "health_insurance_card_qr": card_qr(),
-        },
-        "documents": {"portrait": portrait, "birth_certificate": birth_certificate},
-        "office_code": OFFICE,
-        "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
-    }
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        target = body
-        for part in parents:
-            target = target[part]
-        if value is _DELETE:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return body
-
-
-_DELETE = object()
-DELETE: Any = _DELETE
-
-
-# --- images ---------------------------------------------------------------------------------------
-
-
-def scan(width: int = 800, height: int = 600, seed: int = 1) -> Image.Image:
-    """A sharp, document-like image: blocks of colour and lines of text."""
-    rng = random.Random(seed)  # noqa: S311  (test pictures, not secrets)
-    image = Image.new("RGB", (width, height), (235, 230, 220))
-    draw = ImageDraw.Draw(image)
-    for _ in range(60):
-        x, y = rng.randrange(width), rng.randrange(height)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        draw.rectangle([x, y, x + rng.randrange(10, 120), y + rng.randrange(5, 40)], fill=colour)
-    for top in range(0, height, 18):
-        draw.text(
-            (20, top), "GIAY KHAI SINH - CONG HOA XA HOI CHU NGHIA VIET NAM " * 2, fill=(20, 20, 20)
-        )
-    return image
-
-
-def encoded(image: Image.Image, kind: str = "JPEG", **options: Any) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format=kind, **options)
-    return out.getvalue()
-
-
-def sharp_jpeg(seed: int = 1) -> bytes:
-    return encoded(scan(seed=seed))
-
-
-def blurred_jpeg(radius: float = 8) -> bytes:
-    return encoded(scan().filter(ImageFilter.GaussianBlur(radius)))
-
-
-def soft_png() -> bytes:
-    return encoded(scan().filter(ImageFilter.GaussianBlur(3)), "PNG")
-
-
-def tiny_png() -> bytes:
-    return encoded(scan(120, 90), "PNG")
-
-
-def truncated_jpeg() -> bytes:
-    data = sharp_jpeg()
-    return data[: len(data) // 2]
-
-
-def jpeg_with_gps() -> bytes:
-    image = scan()
-    exif = Image.Exif()
-    exif[0x010F] = "Phone maker"  # Make
-    gps = {1: "N", 2: (10.0, 46.0, 30.0), 3: "E", 4: (106.0, 42.0, 10.0)}
-    exif[0x8825] = gps  # GPSInfo
-    return encoded(image, exif=exif)

@@ -1,17 +1,21 @@
-"""Fakes of the notification ports: they record what happened, and tests assert on that state."""
+"""Fakes of the notification ports, and of the ``notify_guardian`` activity for the workflow tests:
+they record what happened, and tests assert on that state."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from uuid import UUID
+
+from temporalio import activity
 
 from activities.notifications.errors import DeliveryError
 from activities.notifications.gateways import SmsMessage
 from activities.notifications.journal import FINAL_STATUSES, DeliveryStatus, NotificationRecord
 from activities.notifications.kinds import Channel
+from activities.notifications.models import NotifyGuardianInput
 
 Key = tuple[UUID, str, Channel]
 """(registration, delivery name, channel): one delivery, as the journal port names it."""
@@ -173,3 +177,15 @@ class RecordingSmsGateway:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
+
+
+@dataclass
+class FakeNotifier:
+    """Stands in for ``notify_guardian`` under its real name; checks each input against the
+    notifications' own model, and records what would be sent."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    @activity.defn(name="notify_guardian")
+    async def notify_guardian(self, message: NotifyGuardianInput) -> None:
+        self.sent.append((str(message.registration_id), message.kind.value))

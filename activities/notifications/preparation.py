@@ -1,9 +1,9 @@
-"""What the guardian is told at a milestone: the notification activity's input, built from the
-event store and the registry so that the workflow carries no personal data of its own."""
+"""The activity ``prepare_notification``: what the guardian is told at a milestone, as the typed
+input of ``notify_guardian``, built from the event store and the registry so that the workflow
+carries no personal data of its own."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from activities.messages import ActivityName, NotifyInput, PreparedNotification
+from activities.notifications.kinds import NotificationKind
+from activities.notifications.models import NotifyGuardianInput
 from activities.recording import domain_errors_not_retried
 from domain.contract import VIETNAM, RegistrationRequest
 from domain.registration import Registration
@@ -56,21 +58,21 @@ class MilestoneActivities:
                     note = event.note
                 elif isinstance(event, Registration.SupplementRequested):
                     note, documents, due = event.note, list(event.documents), event.due
-        message: dict[str, Any] = {
-            "registration_id": str(registration_id),
-            "request_id": view.request_id,
-            "kind": data.kind,
-            "request": request.model_dump(mode="json"),
-            "office_name": office.name if office else view.office_code,
-            "occurred_at": step.at.isoformat(),
-            "reason_code": view.reason_code,
-            "child_account_id": view.child_account_id,
-        }
-        if data.kind == "rejected":
-            message["note"] = note
-        if data.kind == "supplement_requested":
-            message["note"] = note
-            message["supplement_documents"] = documents
-            message["supplement_due"] = due.astimezone(VIETNAM).date().isoformat() if due else None
-            message["occasion"] = data.round  # each round is its own delivery
-        return PreparedNotification(message=message)
+        kind = NotificationKind(data.kind)
+        supplement = kind is NotificationKind.SUPPLEMENT_REQUESTED
+        return PreparedNotification(
+            message=NotifyGuardianInput(
+                registration_id=registration_id,
+                request_id=view.request_id,
+                kind=kind,
+                request=request,
+                office_name=office.name if office else view.office_code,
+                occurred_at=step.at,
+                reason_code=view.reason_code,
+                child_account_id=view.child_account_id,
+                note=note if supplement or kind is NotificationKind.REJECTED else None,
+                supplement_documents=documents if supplement else [],
+                supplement_due=due.astimezone(VIETNAM).date() if supplement and due else None,
+                occasion=data.round if supplement else 1,  # each round is its own delivery
+            )
+        )

@@ -1,4 +1,5 @@
-"""Drive registrations through valid lifecycles (README: "The lifecycle") with the real RegistrationService."""
+"""Drive registrations through valid lifecycles (README: "The lifecycle") with the real
+RegistrationService: the event streams of the projection and audit tests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from domain.contract import parse_request
 from domain.lifecycle import State
 from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, Registration
 from domain.service import RegistrationService, RegistrationView
-from tests.unit.test_contract import a_request
+from tests.builders.requests import a_request
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OFFICES = ("79001", "01001", "48001")

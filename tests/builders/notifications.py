@@ -1,4 +1,5 @@
-"""Test data: a father registering his son at a Ho Chi Minh City office, at each milestone."""
+"""The example registration (DESIGN §6's request) at each milestone, as ``notify_guardian`` takes it,
+and the notification activities wired to fakes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from activities.notifications.mail import Mailer
 from activities.notifications.models import NotifyGuardianInput
 from activities.notifications.render import Renderer
 from domain.contract import RegistrationRequest, parse_request
+from tests.builders.requests import EXAMPLE_REQUEST, a_request
 
 REGISTRATION_ID = UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
 REFERENCE = "DK-1A2B3C4D"
@@ -22,31 +24,11 @@ OFFICE_NAME = "BHXH cơ sở Sài Gòn, BHXH Thành phố Hồ Chí Minh"
 LINK_SECRET = "a-link-secret-for-the-tests-only"
 BASE_URL = "https://dichvucong.example.vn"
 SENDER = "VssID - BHXH Việt Nam <no-reply@vssid.example.vn>"
-GUARDIAN_EMAIL = "an.nguyen@example.vn"
+GUARDIAN_EMAIL = EXAMPLE_REQUEST["guardian"]["email"]
 OCCURRED_AT = datetime(2026, 11, 25, 2, 0, 5, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 2, 0, 6, tzinfo=UTC)
 
-_REQUEST: dict[str, Any] = {
-    "request_id": "vssid-20261125-000123",
-    "submitted_at": "2026-11-25T09:00:00+07:00",
-    "guardian": {
-        "social_insurance_code": "0123456789",
-        "full_name": "Nguyễn Văn An",
-        "relationship": "father",
-        "phone": "0912345678",
-        "email": GUARDIAN_EMAIL,
-    },
-    "child": {
-        "social_insurance_code": "7912345678",
-        "full_name": "Nguyễn Minh Khôi",
-        "date_of_birth": "2019-03-14",
-    },
-    "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
-    "office_code": "79001",
-    "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
-}
-
-_DETAILS: dict[NotificationKind, dict[str, Any]] = {
+EXAMPLE_DETAILS: dict[NotificationKind, dict[str, Any]] = {
     NotificationKind.SUPPLEMENT_REQUESTED: {
         "supplement_documents": ["birth_certificate"],
         "supplement_due": "2026-12-02",
@@ -58,9 +40,10 @@ _DETAILS: dict[NotificationKind, dict[str, Any]] = {
 }
 
 
-def a_request(*, email: str | None = GUARDIAN_EMAIL, **guardian: Any) -> RegistrationRequest:
-    data = {**_REQUEST, "guardian": {**_REQUEST["guardian"], "email": email, **guardian}}
-    return parse_request(data)
+def parsed_request(*, email: str | None = GUARDIAN_EMAIL, **guardian: Any) -> RegistrationRequest:
+    """The example request as the contract reads it, with the guardian's ``email`` and fields."""
+    changes = {f"guardian__{name}": value for name, value in guardian.items()}
+    return parse_request(a_request(guardian__email=email, **changes))
 
 
 def an_input(
@@ -73,12 +56,12 @@ def an_input(
     return NotifyGuardianInput.model_validate(
         {
             "registration_id": registration_id,
-            "request_id": _REQUEST["request_id"],
+            "request_id": EXAMPLE_REQUEST["request_id"],
             "kind": kind,
-            "request": request or a_request(),
+            "request": request or parsed_request(),
             "office_name": OFFICE_NAME,
             "occurred_at": OCCURRED_AT,
-            **_DETAILS.get(kind, {}),
+            **EXAMPLE_DETAILS.get(kind, {}),
             **fields,
         }
     )
