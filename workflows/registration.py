@@ -27,6 +27,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # Decoding a prepared notification validates the guardian's e-mail, and email_validator
+    # imports from itself on every call: passed through, the sandbox does not import it per run.
+    import email_validator  # noqa: F401
+
     from activities.messages import (
         ActivityName,
         ClaimInput,

@@ -11,7 +11,6 @@ from uuid import UUID
 
 import phonenumbers
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from pydantic.networks import import_email_validator
 
 from activities.notifications.journal import DeliveryStatus
 from activities.notifications.kinds import (
@@ -28,12 +27,11 @@ from domain.reasons import CATALOGUE
 
 def _load_what_validation_loads_on_first_use() -> None:
     """The workflow decodes this model (a prepared notification, the request inside) in Temporal's
-    sandbox, which refuses what validating a request does the first time in a process: phonenumbers
-    loads a region's metadata under a lock, pydantic imports email_validator. The workflow imports
-    this module through the sandbox's pass-through, so this runs outside it, once per process,
-    before any workflow code: without it a worker that replays before it runs any activity (a fresh
-    process, ``childreg audit replay-workflows``) fails the workflow task."""
-    import_email_validator()
+    sandbox, which refuses what validating a phone number does the first time in a process:
+    phonenumbers loads a region's metadata under a lock. The workflow imports this module through
+    the sandbox's pass-through, so this runs outside it, once per process, before any workflow
+    code: without it a worker that replays before it runs any activity (a fresh process,
+    ``childreg audit replay-workflows``) fails the workflow task."""
     phonenumbers.PhoneMetadata.metadata_for_region("VN")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,32 @@ def test_a_recorded_preparation_decodes_into_the_input_notify_guardian_was_given
     assert handed_on, "every recorded path tells the guardian something"
     assert handed_on == [_decode(message, NotifyGuardianInput) for message in given]
     assert [_decode(m, NotifyGuardianInput) for m in handed_on] == handed_on
+
+
+REPLAY_IN_A_FRESH_PROCESS = """
+import sys, warnings
+from pathlib import Path
+warnings.simplefilter("error")
+from workers.audit import load_histories, replay
+from workflows.registration import ChildAccountRegistration
+outcomes = replay(load_histories(Path(sys.argv[1])), None, [ChildAccountRegistration])
+failed = [outcome.name for outcome in outcomes if outcome.failure]
+print(len(outcomes), "replayed", "failed:", failed)
+sys.exit(1 if failed else 0)
+"""
+
+
+def test_a_fresh_process_replays_the_prepared_notifications_without_a_warning() -> None:
+    # In a fresh process nothing has validated a request yet: decoding the first prepared
+    # notification happens inside the workflow sandbox (a restarted worker, an auditor's replay).
+    done = subprocess.run(
+        [sys.executable, "-c", REPLAY_IN_A_FRESH_PROCESS, str(HISTORIES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "failed: []" in done.stdout
+    assert "Warning" not in done.stderr
