@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from domain.calendar import review_deadlines
 from domain.contract import VIETNAM
-from tests.fakes.registry import InMemoryRegistry
 from tests import builders
+from tests.fakes.registry import InMemoryRegistry
 
 REGISTRY = InMemoryRegistry(builders.registry_data())
 MAX_WAIT = timedelta(days=30)

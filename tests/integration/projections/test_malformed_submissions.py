@@ -12,7 +12,7 @@ from domain.service import RegistrationService
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.builders.registrations import T0, Registrar
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 
 MALFORMED: list[dict[str, Any]] = [
     {"request_id": "bad-1"},

@@ -8,8 +8,8 @@ import pytest
 
 from projections.catalogue import create_schema, digest_key
 from projections.runners import RunningProjections
-from tests.audit.conftest import LINK_SECRET, Audit, sql
 from tests.builders.registrations import Registrar
+from tests.integration.audit.conftest import LINK_SECRET, Audit, sql
 from workers.bootstrap import event_store_env
 
 

@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 from uuid import UUID
 
-from tests.audit.conftest import SUPPLEMENT_REQUEST, Audit
 from tests.builders.registrations import T0
+from tests.integration.audit.conftest import SUPPLEMENT_REQUEST, Audit
 
 PERSONAL = ("Nguyễn", "0123456789", "7912345678", "0912345678", "an.nguyen", "2019-03-14")
 

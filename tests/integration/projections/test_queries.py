@@ -10,7 +10,7 @@ import pytest
 from projections.queries import NotFound, ProjectionBehind, ReadModels
 from projections.runners import RunningProjections
 from tests.builders.registrations import T0, Registrar
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 
 
 def test_a_registration_awaiting_review_shows_its_status_and_is_in_its_office_queue(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from tests.web.conftest import Web, client_for
+from tests.integration.web.conftest import Web, client_for
 from web import health
 
 

@@ -8,7 +8,7 @@ from domain.errors import InvalidValue
 from domain.lifecycle import State
 from domain.registration import Registration
 from domain.service import RegistrationService
-from tests.web.conftest import a_cause, submit
+from tests.integration.web.conftest import a_cause, submit
 
 
 def test_a_view_changes_no_state_even_after_the_end() -> None:

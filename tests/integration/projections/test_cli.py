@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.builders.registrations import T0, Registrar
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 from workers.cli.query import register
 
 LINK_SECRET = "a link secret for the tests"  # KEY is derived from it

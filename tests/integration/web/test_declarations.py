@@ -18,7 +18,7 @@ from activities.notifications.links import DECLARATION, LinkSigner
 from domain.contract import RegistrationRequest
 from domain.registration import Registration, registration_id_for
 from projections.audit.timeline import timeline
-from tests.web.conftest import (
+from tests.integration.web.conftest import (
     CLIENT,
     LINK_SECRET,
     Web,

@@ -14,7 +14,7 @@ from projections.rebuild import rebuild
 from projections.runners import RunningProjections
 from projections.status import StatusRecord
 from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 
 TABLES = (
     "rm_registration_status",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.audit.conftest import Audit, sql
+from tests.integration.audit.conftest import Audit, sql
 
 
 @pytest.fixture

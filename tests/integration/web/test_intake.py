@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from activities.documents import MAX_BYTES
-from tests.web.conftest import INTAKE_TOKEN, Web, the_registry
+from tests.integration.web.conftest import INTAKE_TOKEN, Web, the_registry
 from web.app import create_app
 from web.dependencies import WebDependencies
 from web.security import SECURITY_HEADERS

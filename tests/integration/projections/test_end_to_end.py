@@ -16,7 +16,7 @@ from domain.contract import ApproveSignal
 from projections.catalogue import create_schema
 from projections.runners import RunningProjections
 from tests import builders
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 from tests.workflow.conftest import TEST_KEY, Stack, adapters, reach, stack, temporal
 from workers.bootstrap import event_store_env
 from workers.cli.query import register

@@ -16,7 +16,7 @@ from projections.queries import NotFound, ReadModels
 from projections.runners import RunningProjections
 from projections.status import RegistrationStatusProjection, RegistrationStatusView
 from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
-from tests.projections.conftest import KEY
+from tests.integration.projections.conftest import KEY
 
 
 class InjectedFailure(Exception):

@@ -22,7 +22,7 @@ from domain.service import RegistrationView
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.builders.registrations import CHILDREN, GUARDIANS, OFFICES, T0, Registrar
-from tests.projections.conftest import KEY, fresh_database, query_side
+from tests.integration.projections.conftest import KEY, fresh_database, query_side
 from workers.bootstrap import event_store_env, registration_service
 
 Plan = tuple[str, str, str, list[int]]

@@ -1,11 +1,11 @@
 """Record one Temporal history per path of the lifecycle (README: "The lifecycle") into ``tests/histories/``.
 
-    .venv/bin/python -m tests.audit.record_histories [DIR]
+    .venv/bin/python -m tests.integration.audit.record_histories [DIR]
 
 It runs the current workflow with the real activities (a fresh embedded PostgreSQL with the
 test registry, the time-skipping test server, the fake notifier), exactly as the workflow tests
 do, and writes each finished workflow's history as JSON. ``make test`` replays them
-(tests/audit/test_replay.py): re-record only when a change to the workflow is *meant* to be
+(tests/integration/audit/test_replay.py): re-record only when a change to the workflow is *meant* to be
 incompatible with running registrations (and then version it with ``workflow.patched()``),
 or to add a new path. Keep the old files when the change is patched: they prove old runs
 still replay.
@@ -56,7 +56,7 @@ from tests.workflow.conftest import (
 from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import ChildAccountRegistration
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 
 Path_ = Callable[[Stack], Awaitable[WorkflowHandle[Any, Any]]]
 

@@ -14,7 +14,7 @@ import workflows.registration
 from workers.cli.audit import register
 from workers.replay import load_histories, replay
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 BEFORE_THE_REDESIGN = HISTORIES / "recorded-2026-12-02"
 """Every path again, recorded on main before the layout was redesigned (issue 10): the code moved
 around the workflow must still replay what it ran before."""

@@ -14,8 +14,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from projections.audit.store import read_only_connection
 from projections.catalogue import create_schema, digest_key
 from projections.runners import RunningProjections
-from tests.audit.conftest import LINK_SECRET, Audit, sql
 from tests.builders.registrations import Registrar
+from tests.integration.audit.conftest import LINK_SECRET, Audit, sql
 from workers.bootstrap import event_store_env
 
 

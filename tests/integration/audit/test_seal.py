@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from tests.audit.conftest import sql
 from tests.builders.registrations import T0, Registrar
+from tests.integration.audit.conftest import sql
 from workers.bootstrap import migrate
 from workers.run.sealer import seal_once
 
