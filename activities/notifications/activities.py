@@ -143,7 +143,7 @@ class NotificationActivities:
         address = input.request.guardian.email
         if address is None:
             return await self._skip(input, Channel.EMAIL, NO_EMAIL)
-        status = await self._status(input, Channel.EMAIL)
+        status = await self._delivery_status(input, Channel.EMAIL)
         if status is not None and status in FINAL_STATUSES:
             return ChannelOutcome(channel=Channel.EMAIL, status=status, already=True)
 
@@ -190,7 +190,7 @@ class NotificationActivities:
     async def _text(
         self, input: NotifyGuardianInput, context: MessageContext, delayed: list[str]
     ) -> ChannelOutcome:
-        status = await self._status(input, Channel.SMS)
+        status = await self._delivery_status(input, Channel.SMS)
         if status is not None and status in FINAL_STATUSES:
             return ChannelOutcome(channel=Channel.SMS, status=status, already=True)
 
@@ -268,13 +268,15 @@ class NotificationActivities:
             channel=record.channel, status=DeliveryStatus.SENT, message_id=record.message_id
         )
 
-    async def _status(self, input: NotifyGuardianInput, channel: Channel) -> DeliveryStatus | None:
+    async def _delivery_status(
+        self, input: NotifyGuardianInput, channel: Channel
+    ) -> DeliveryStatus | None:
         return await asyncio.to_thread(
-            self._journal.status, input.registration_id, input.delivery, channel
+            self._journal.delivery_status, input.registration_id, input.delivery, channel
         )
 
     async def _skip(self, input: NotifyGuardianInput, channel: Channel, why: str) -> ChannelOutcome:
-        status = await self._status(input, channel)
+        status = await self._delivery_status(input, channel)
         if status is not None and status in FINAL_STATUSES:
             return ChannelOutcome(channel=channel, status=status, already=True, detail=why)
         await asyncio.to_thread(

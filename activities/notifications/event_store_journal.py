@@ -28,7 +28,7 @@ class EventStoreNotificationJournal:
     def __init__(self, service: RegistrationService) -> None:
         self._service = service
 
-    def status(
+    def delivery_status(
         self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
         status = self._service.get(registration_id).notifications.get(

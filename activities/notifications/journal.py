@@ -80,7 +80,7 @@ class NotificationJournal(Protocol):
     (record it once), one that differs (a retry after the templates changed) is a new intent.
     """
 
-    def status(
+    def delivery_status(
         self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
         """The latest status of that delivery; None when nothing was recorded yet."""

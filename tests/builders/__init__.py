@@ -1,7 +1,7 @@
 """The one home of the tests' example data and builders.
 
 - ``registry``: the test registry (offices, reviewers, people, accounts) and its codes;
-- ``requests``: the example request of DESIGN §6 and its variants;
+- ``requests``: the example request of the README's "The public contract" and its variants;
 - ``images``: generated document images, sharp, blurred, tiny, damaged, with GPS;
 - ``notifications``: the example registration at each milestone, as ``notify_guardian`` takes it;
 - ``registrations``: a driver that takes registrations through valid lifecycles on the service.

@@ -1,5 +1,5 @@
-"""The example registration (DESIGN §6's request) at each milestone, as ``notify_guardian`` takes it,
-and the notification activities wired to fakes."""
+"""The example registration (the request of the README's "The public contract") at each
+milestone, as ``notify_guardian`` takes it, and the notification activities wired to fakes."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from activities.notifications.mail import Mailer
 from activities.notifications.models import NotifyGuardianInput
 from activities.notifications.render import Renderer
 from domain.contract import RegistrationRequest, parse_request
-from tests.builders.requests import EXAMPLE_REQUEST, a_request
+from tests.builders.requests import EXAMPLE, EXAMPLE_REQUEST, a_request
 
-REGISTRATION_ID = UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+REGISTRATION_ID = UUID(EXAMPLE["milestone"]["registration_id"])
 REFERENCE = "DK-1A2B3C4D"
-OFFICE_NAME = "BHXH cơ sở Sài Gòn, BHXH Thành phố Hồ Chí Minh"
+OFFICE_NAME: str = EXAMPLE["milestone"]["office_name"]
 LINK_SECRET = "a-link-secret-for-the-tests-only"
 BASE_URL = "https://dichvucong.example.vn"
 SENDER = "VssID - BHXH Việt Nam <no-reply@vssid.example.vn>"
@@ -29,14 +29,7 @@ OCCURRED_AT = datetime(2026, 11, 25, 2, 0, 5, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 2, 0, 6, tzinfo=UTC)
 
 EXAMPLE_DETAILS: dict[NotificationKind, dict[str, Any]] = {
-    NotificationKind.SUPPLEMENT_REQUESTED: {
-        "supplement_documents": ["birth_certificate"],
-        "supplement_due": "2026-12-02",
-        "note": "Ảnh giấy khai sinh bị mờ ở phần họ tên của cha.",
-    },
-    NotificationKind.APPROVED: {"child_account_id": "7912345678"},
-    NotificationKind.REJECTED: {"reason_code": "BIRTH_CERTIFICATE_MISMATCH"},
-    NotificationKind.AUTO_REJECTED: {"reason_code": "CHILD_DETAILS_MISMATCH"},
+    NotificationKind(kind): details for kind, details in EXAMPLE["details"].items()
 }
 
 
@@ -84,5 +77,5 @@ def key(
     *,
     occasion: int = 1,
 ) -> tuple[UUID, str, Channel]:
-    """One delivery as the journal names it: ``journal.status(*key(...))``."""
+    """One delivery as the journal names it: ``journal.delivery_status(*key(...))``."""
     return (registration_id, delivery_name(kind, occasion), channel)

@@ -1,4 +1,5 @@
-"""The example request (DESIGN §6's: a father registering his son at the Quận 1 office), as an
+"""The example request of the README's "The public contract" (a father registering his son at the
+Quận 1 office), as an
 upstream sends it, and its variants.
 
 Every test that needs a request starts from :data:`EXAMPLE_REQUEST`; ``changes`` replace parts of
@@ -9,30 +10,18 @@ it by dotted path written with double underscores (``child__full_name="…"``), 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
-from tests.builders.registry import CHILD, GUARDIAN, OFFICE
+from tests.builders.registry import CHILD
 
-EXAMPLE_REQUEST: dict[str, Any] = {
-    "request_id": "vssid-20261125-000123",
-    "submitted_at": "2026-11-25T09:00:00+07:00",
-    "guardian": {
-        "social_insurance_code": GUARDIAN,
-        "full_name": "Nguyễn Văn An",
-        "relationship": "father",
-        "phone": "0912345678",
-        "email": "an.nguyen@example.vn",
-    },
-    "child": {
-        "social_insurance_code": CHILD,
-        "full_name": "Nguyễn Minh Khôi",
-        "date_of_birth": "2019-03-14",
-        "health_insurance_card_qr": None,
-    },
-    "documents": {"portrait": "sha256:" + "a" * 64, "birth_certificate": "sha256:" + "b" * 64},
-    "office_code": OFFICE,
-    "commitment": {"accepted": True, "accepted_at": "2026-11-25T08:59:40+07:00"},
-}
+EXAMPLE_FILE = Path(__file__).with_name("example.json")
+"""The one home of the example: the request of the README's "The public contract" at a milestone,
+with each kind's details. ``childreg notifications preview --example`` renders the same file."""
+
+EXAMPLE: dict[str, Any] = json.loads(EXAMPLE_FILE.read_text(encoding="utf-8"))
+EXAMPLE_REQUEST: dict[str, Any] = EXAMPLE["milestone"]["request"]
 """Read it through :func:`a_request` (a fresh copy); never change it in place."""
 
 _DELETE = object()

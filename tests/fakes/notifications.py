@@ -50,7 +50,7 @@ class InMemoryNotificationJournal:
         self._status: dict[Key, DeliveryStatus] = {}
         self.die_before_recording_sent = False
 
-    def status(
+    def delivery_status(
         self, registration_id: UUID, delivery: str, channel: Channel
     ) -> DeliveryStatus | None:
         return self._status.get((registration_id, str(delivery), channel))

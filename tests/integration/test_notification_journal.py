@@ -86,7 +86,7 @@ def test_a_delivery_is_prepared_then_sent_once_even_when_retried(
         )
 
     assert (
-        journal.status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
+        journal.delivery_status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
         is DeliveryStatus.SENT
     )
     assert event_names(service, registration_id) == ["NotificationPrepared", "GuardianNotified"]
@@ -114,7 +114,7 @@ def test_transient_failures_are_each_recorded_and_the_delivery_stays_prepared(
     )
 
     assert (
-        journal.status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
+        journal.delivery_status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
         is DeliveryStatus.PREPARED
     )
     assert event_names(service, registration_id) == [
@@ -141,7 +141,7 @@ def test_a_permanent_failure_is_final(service: RegistrationService, registration
     )
 
     assert (
-        journal.status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
+        journal.delivery_status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
         is DeliveryStatus.FAILED
     )
     assert event_names(service, registration_id) == ["NotificationPrepared", "NotificationFailed"]
@@ -171,7 +171,7 @@ def test_no_email_on_file_is_recorded_as_skipped(
     )
 
     assert (
-        journal.status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
+        journal.delivery_status(registration_id, NotificationKind.RECEIVED, Channel.EMAIL)
         is DeliveryStatus.SKIPPED
     )
     assert event_names(service, registration_id) == ["NotificationSkipped"]
@@ -210,12 +210,17 @@ def test_two_supplement_rounds_are_recorded_as_two_deliveries_each_once(
         "supplement_requested/email": "sent",
         "supplement_requested.2/email": "sent",
     }
-    assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
     assert (
-        journal.status(registration_id, delivery_name(SUPPLEMENT, 2), Channel.EMAIL)
+        journal.delivery_status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
+    )
+    assert (
+        journal.delivery_status(registration_id, delivery_name(SUPPLEMENT, 2), Channel.EMAIL)
         is DeliveryStatus.SENT
     )
-    assert journal.status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL) is None
+    assert (
+        journal.delivery_status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL)
+        is None
+    )
 
 
 async def test_the_activity_over_the_event_store_tells_each_supplement_round_once(

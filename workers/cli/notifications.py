@@ -1,14 +1,14 @@
 """``childreg notifications preview``: print what a guardian receives at each milestone.
 
-The milestones are the contract's example registration (``preview_example.json`` beside this
-module, the request of README "The public contract"), rendered by the real templates.
+The milestones are an example registration read from a JSON file (``--example``; in a checkout the
+tests' example, ``tests/builders/example.json``: the request of README "The public contract"),
+rendered by the real templates. The service ships no example data of its own.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,15 +28,14 @@ def register(app: typer.Typer) -> None:
     app.add_typer(notifications_app, name="notifications")
 
 
-def _example() -> dict[str, Any]:
-    text = (files("workers.cli") / "preview_example.json").read_text(encoding="utf-8")
-    example: dict[str, Any] = json.loads(text)
-    return example
+CHECKOUT_EXAMPLE = Path("tests/builders/example.json")
 
 
-def example_milestone(kind: NotificationKind) -> NotifyGuardianInput:
-    """The example registration at the milestone ``kind``."""
-    example = _example()
+def example_milestone(
+    kind: NotificationKind, source: Path = CHECKOUT_EXAMPLE
+) -> NotifyGuardianInput:
+    """The example registration of ``source`` at the milestone ``kind``."""
+    example: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
     return NotifyGuardianInput.model_validate(
         example["milestone"] | {"kind": kind} | example["details"].get(kind.value, {})
     )
@@ -48,6 +47,15 @@ def preview(
         list[NotificationKind] | None,
         typer.Argument(metavar="[KIND]...", help="The milestones to print; all when omitted."),
     ] = None,
+    example: Annotated[
+        Path,
+        typer.Option(
+            "--example",
+            exists=True,
+            dir_okay=False,
+            help="The example registration (JSON); default: the checkout's tests/builders/example.json.",
+        ),
+    ] = CHECKOUT_EXAMPLE,
     pdf: Annotated[
         Path | None,
         typer.Option(
@@ -58,13 +66,13 @@ def preview(
     """Print the email and SMS a guardian receives, rendered from the contract's example."""
     renderer = Renderer()
     for kind in kinds or list(NotificationKind):
-        sys.stdout.write(render_preview(renderer, example_milestone(kind)) + "\n")
+        sys.stdout.write(render_preview(renderer, example_milestone(kind, example)) + "\n")
     if pdf is not None:
-        example = example_milestone(NotificationKind.RECEIVED)
+        received = example_milestone(NotificationKind.RECEIVED, example)
         pdf.write_bytes(
             render_declaration(
-                example.request,
-                registration_id=example.registration_id,
-                office_name=example.office_name,
+                received.request,
+                registration_id=received.registration_id,
+                office_name=received.office_name,
             )
         )

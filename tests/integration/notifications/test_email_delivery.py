@@ -96,7 +96,7 @@ async def test_the_email_is_retried_while_the_server_is_down_and_delivered_once_
     with pytest.raises(ApplicationError) as raised:
         await activities.notify_guardian(an_input())
     assert not raised.value.non_retryable
-    assert journal.status(*EMAIL) is DeliveryStatus.PREPARED
+    assert journal.delivery_status(*EMAIL) is DeliveryStatus.PREPARED
 
     with start_sink(mail_dir, free_port) as sink:
         result = await activities.notify_guardian(an_input())

@@ -154,7 +154,7 @@ async def test_the_activity_records_a_400_as_failed_and_does_not_raise(
 
     assert result.sms.status is DeliveryStatus.FAILED
     assert result.sms.detail == "http 400"
-    assert journal.status(*SMS) is DeliveryStatus.FAILED
+    assert journal.delivery_status(*SMS) is DeliveryStatus.FAILED
     assert len(sms_gateway_server.requests) == 1
 
 

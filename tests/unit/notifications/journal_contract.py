@@ -59,14 +59,16 @@ class NotificationJournalContract:
     def test_nothing_is_recorded_for_a_new_delivery(
         self, journal: NotificationJournal, registration_id: UUID
     ) -> None:
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is None
+        assert journal.delivery_status(registration_id, KIND, Channel.EMAIL) is None
 
     def test_a_prepared_delivery_is_prepared(
         self, journal: NotificationJournal, registration_id: UUID
     ) -> None:
         journal.prepared(a_record(registration_id))
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        )
 
     def test_a_sent_delivery_is_sent_and_stays_sent(
         self, journal: NotificationJournal, registration_id: UUID
@@ -77,7 +79,7 @@ class NotificationJournalContract:
         journal.sent(registration_id, KIND, Channel.EMAIL, record.message_id, T0)
         journal.sent(registration_id, KIND, Channel.EMAIL, record.message_id, T0)
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SENT
+        assert journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SENT
 
     def test_preparing_again_on_a_retry_keeps_it_prepared(
         self, journal: NotificationJournal, registration_id: UUID
@@ -87,7 +89,9 @@ class NotificationJournalContract:
 
         journal.prepared(dataclasses.replace(record, at=T0 + timedelta(seconds=30)))
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        )
 
     def test_a_transient_failure_leaves_the_delivery_to_be_retried(
         self, journal: NotificationJournal, registration_id: UUID
@@ -96,7 +100,9 @@ class NotificationJournalContract:
 
         journal.failed(registration_id, KIND, Channel.EMAIL, "SMTPConnectError", False, T0)
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.PREPARED
+        )
 
     def test_a_permanent_failure_is_final(
         self, journal: NotificationJournal, registration_id: UUID
@@ -105,14 +111,18 @@ class NotificationJournalContract:
 
         journal.failed(registration_id, KIND, Channel.EMAIL, "smtp 550", True, T0)
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.FAILED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.FAILED
+        )
 
     def test_a_skipped_delivery_is_skipped(
         self, journal: NotificationJournal, registration_id: UUID
     ) -> None:
         journal.skipped(registration_id, KIND, Channel.EMAIL, "no email on file", T0)
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SKIPPED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SKIPPED
+        )
 
     def test_channels_are_recorded_apart(
         self, journal: NotificationJournal, registration_id: UUID
@@ -121,8 +131,12 @@ class NotificationJournalContract:
 
         journal.prepared(a_record(registration_id, Channel.SMS))
 
-        assert journal.status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SKIPPED
-        assert journal.status(registration_id, KIND, Channel.SMS) is DeliveryStatus.PREPARED
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.EMAIL) is DeliveryStatus.SKIPPED
+        )
+        assert (
+            journal.delivery_status(registration_id, KIND, Channel.SMS) is DeliveryStatus.PREPARED
+        )
 
     def test_the_first_occasion_is_named_by_the_bare_kind(
         self, journal: NotificationJournal, registration_id: UUID
@@ -133,7 +147,10 @@ class NotificationJournalContract:
         journal.sent(registration_id, record.delivery, Channel.EMAIL, record.message_id, T0)
 
         assert record.delivery == "supplement_requested"
-        assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
+        assert (
+            journal.delivery_status(registration_id, SUPPLEMENT, Channel.EMAIL)
+            is DeliveryStatus.SENT
+        )
 
     def test_each_occasion_is_its_own_delivery(
         self, journal: NotificationJournal, registration_id: UUID
@@ -142,17 +159,28 @@ class NotificationJournalContract:
         first = a_record(registration_id, kind=SUPPLEMENT)
         journal.prepared(first)
         journal.sent(registration_id, first.delivery, Channel.EMAIL, first.message_id, T0)
-        assert journal.status(registration_id, second, Channel.EMAIL) is None
+        assert journal.delivery_status(registration_id, second, Channel.EMAIL) is None
 
         record = a_record(registration_id, kind=SUPPLEMENT, occasion=2)
         journal.prepared(record)
-        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.PREPARED
+        assert (
+            journal.delivery_status(registration_id, second, Channel.EMAIL)
+            is DeliveryStatus.PREPARED
+        )
         journal.sent(registration_id, second, Channel.EMAIL, record.message_id, T0)
 
         assert record.delivery == second == "supplement_requested.2"
-        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.SENT
-        assert journal.status(registration_id, SUPPLEMENT, Channel.EMAIL) is DeliveryStatus.SENT
-        assert journal.status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL) is None
+        assert (
+            journal.delivery_status(registration_id, second, Channel.EMAIL) is DeliveryStatus.SENT
+        )
+        assert (
+            journal.delivery_status(registration_id, SUPPLEMENT, Channel.EMAIL)
+            is DeliveryStatus.SENT
+        )
+        assert (
+            journal.delivery_status(registration_id, delivery_name(SUPPLEMENT, 3), Channel.EMAIL)
+            is None
+        )
 
     def test_a_final_status_of_one_occasion_does_not_end_another(
         self, journal: NotificationJournal, registration_id: UUID
@@ -166,6 +194,14 @@ class NotificationJournalContract:
         journal.prepared(a_record(registration_id, Channel.SMS, kind=SUPPLEMENT, occasion=2))
         journal.failed(registration_id, second, Channel.SMS, "http 503", False, T0)
 
-        assert journal.status(registration_id, second, Channel.EMAIL) is DeliveryStatus.SKIPPED
-        assert journal.status(registration_id, second, Channel.SMS) is DeliveryStatus.PREPARED
-        assert journal.status(registration_id, SUPPLEMENT, Channel.SMS) is DeliveryStatus.FAILED
+        assert (
+            journal.delivery_status(registration_id, second, Channel.EMAIL)
+            is DeliveryStatus.SKIPPED
+        )
+        assert (
+            journal.delivery_status(registration_id, second, Channel.SMS) is DeliveryStatus.PREPARED
+        )
+        assert (
+            journal.delivery_status(registration_id, SUPPLEMENT, Channel.SMS)
+            is DeliveryStatus.FAILED
+        )

@@ -154,7 +154,7 @@ async def test_a_transient_failure_raises_for_a_retry_after_trying_the_other_cha
     assert raised.value.type == "NotificationDeliveryDelayed"
     assert not raised.value.non_retryable
     assert len(world.sms.sent) == 1
-    assert world.journal.status(*EMAIL) is DeliveryStatus.PREPARED
+    assert world.journal.delivery_status(*EMAIL) is DeliveryStatus.PREPARED
     assert world.journal.last(EMAIL).permanent is False
 
 

@@ -68,7 +68,7 @@ REPLAY_IN_A_FRESH_PROCESS = """
 import sys, warnings
 from pathlib import Path
 warnings.simplefilter("error")
-from workers.audit import load_histories, replay
+from workers.replay import load_histories, replay
 from workflows.registration import ChildAccountRegistration
 outcomes = replay(load_histories(Path(sys.argv[1])), None, [ChildAccountRegistration])
 failed = [outcome.name for outcome in outcomes if outcome.failure]
