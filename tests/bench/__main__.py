@@ -433,6 +433,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="childreg-bench-", dir="/tmp"))
     started = datetime.now(UTC)
+    load_at_start = os.getloadavg()
     try:
         total = 4 + profile.rounds * profile.registrations + 2 * profile.open_loop
         write_registry(data_dir / "registry", total)
@@ -472,7 +473,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
     return {
         "label": label,
         "started": started.isoformat(),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_at_start": load_at_start},
         **about,
         **load,
         "event_store": event_store,
@@ -485,7 +486,8 @@ def table(result: dict[str, Any]) -> str:
     closed = result["closed_loop"]
     lines = [
         f"childreg bench ({result['label']}), {result['machine']['cpus']} cores, "
-        f"load average {', '.join(f'{v:.2f}' for v in result['machine']['load_average'])}",
+        f"load average {', '.join(f'{v:.2f}' for v in result['machine']['load_average'])} "
+        f"(at the start {', '.join(f'{v:.2f}' for v in result['machine']['load_average_at_start'])})",
         "",
         f"{'':<44}{'childreg':>12}{'bare':>12}{'ratio':>8}",
     ]
