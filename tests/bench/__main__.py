@@ -453,8 +453,8 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
                 event_store = store.measure(
                     database_url,
                     (data_dir / "keys" / "cipher.key").read_text().strip(),
-                    per_round=profile.store_commands // 2,
-                    rounds=2,
+                    per_round=10,
+                    rounds=max(2, profile.store_commands // 10),
                 )
                 meter = CpuMeter(stack.process.pid, bare.pid, data_dir)
                 load = asyncio.run(run_load(stack.address, data_dir, database_url, profile, meter))

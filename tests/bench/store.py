@@ -1,4 +1,5 @@
-"""The event store against the database underneath it, on the same server, interleaved.
+"""The event store against the database underneath it, on the same server, interleaved in
+small blocks (A B C A B C …) so that a burst of load elsewhere falls on all three alike.
 
 - ``command``: ``service.execute`` of one command (load, decide, save), encrypted;
 - ``insert``: one single-row INSERT of a payload the size of a stored event, committed;
