@@ -116,6 +116,11 @@ def event_store_env(
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "5",
         "CREATE_TABLE": "yes" if create_tables else "no",
+        # Commands load from a cache of recent aggregates, fast-forwarded with the events stored
+        # since (one indexed query), so another writer's events are never missed; a stale copy
+        # that loses a race is refused by the store and the command decides again.
+        "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
+        "AGGREGATE_CACHE_FASTFORWARD": "yes",
     }
     if cipher_key:
         env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
@@ -123,12 +128,22 @@ def event_store_env(
     return env
 
 
+AGGREGATE_CACHE_SIZE = 1000
+"""Registrations kept in memory by a process's event store (a few KB each)."""
+
+
 def registration_service(
-    database_url: str, cipher_key: str | None, *, create_tables: bool = True
+    database_url: str,
+    cipher_key: str | None,
+    *,
+    create_tables: bool = True,
+    connections: int | None = None,
 ) -> RegistrationService:
-    return RegistrationService(
-        env=event_store_env(database_url, cipher_key, create_tables=create_tables)
-    )
+    """The event store; ``connections`` is the most its pool opens (one per activity thread)."""
+    env = event_store_env(database_url, cipher_key, create_tables=create_tables)
+    if connections is not None:
+        env["POSTGRES_MAX_OVERFLOW"] = str(max(0, connections - int(env["POSTGRES_POOL_SIZE"])))
+    return RegistrationService(env=env)
 
 
 def latest_position(database_url: str) -> int:
@@ -304,7 +319,10 @@ def open_adapters(settings: Settings, resolved: Resolved) -> Iterator[Adapters]:
     try:
         require_tables(pool, WORKER_TABLES)
         service = registration_service(
-            resolved.database_url, resolved.cipher_key, create_tables=False
+            resolved.database_url,
+            resolved.cipher_key,
+            create_tables=False,
+            connections=ACTIVITY_THREADS,
         )
         try:
             yield Adapters(

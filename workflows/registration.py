@@ -81,6 +81,21 @@ STEP_TIMEOUT = timedelta(seconds=60)
 DOCUMENTS_TIMEOUT = timedelta(minutes=5)
 NOTIFY_TIMEOUT = timedelta(minutes=2)
 
+REGULAR_STEPS = frozenset(
+    {
+        ActivityName.STORE_DOCUMENTS,
+        ActivityName.NOTIFY_GUARDIAN,
+        ActivityName.PROVIDE_SUPPLEMENT,
+        ActivityName.WITHDRAW,
+    }
+)
+"""Steps that stay regular activities: disk and documents, e-mail and SMS, and the guardian's
+signals. Every other step is a short idempotent database step, run as a local activity (in the
+worker that runs the workflow task: no round trip through the server's task queue)."""
+LOCAL_STEPS = frozenset(ActivityName) - REGULAR_STEPS
+LOCAL_STEPS_PATCH = "local-steps"
+"""Histories recorded before local steps replay with every step a regular activity."""
+
 _NOTIFY_ON_OUTCOME = {
     FinalOutcome.APPROVED: NotificationKind.APPROVED,
     FinalOutcome.REJECTED: NotificationKind.REJECTED,
@@ -231,11 +246,10 @@ class ChildAccountRegistration:
         outcome = self._status.outcome or FinalOutcome.AUTO_REJECTED
         await self._notify(_NOTIFY_ON_OUTCOME[outcome])
         if self._identity_checked:
-            await workflow.execute_activity(
+            await self._activity(
                 ActivityName.RELEASE_CHILD_CLAIM,
                 ClaimInput(registration_id=self._registration_id),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=RETRY,
+                result_type=None,
             )
         # Late signals and updates are answered (and refusals recorded) before the workflow ends.
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -353,7 +367,7 @@ class ChildAccountRegistration:
     async def _decision(self, decision: DecideUpdate, via: str) -> StepOutcome:
         await self._registered()
         async with self._lock:
-            answer = await self._activity(
+            answer: StepOutcome = await self._activity(
                 ActivityName.DECIDE, DecisionInput(step=self._step(), decision=decision, via=via)
             )
             self._apply(answer)
@@ -399,28 +413,38 @@ class ChildAccountRegistration:
         return True
 
     async def _activity(
-        self, name: ActivityName, argument: Any, *, timeout: timedelta = STEP_TIMEOUT
-    ) -> StepOutcome:
-        answer: StepOutcome = await workflow.execute_activity(
+        self,
+        name: ActivityName,
+        argument: Any,
+        *,
+        timeout: timedelta = STEP_TIMEOUT,
+        result_type: type[Any] | None = StepOutcome,
+    ) -> Any:
+        if name not in REGULAR_STEPS and workflow.patched(LOCAL_STEPS_PATCH):
+            return await workflow.execute_local_activity(
+                name,
+                argument,
+                result_type=result_type,
+                start_to_close_timeout=timeout,
+                retry_policy=RETRY,
+            )
+        return await workflow.execute_activity(
             name,
             argument,
-            result_type=StepOutcome,
+            result_type=result_type,
             start_to_close_timeout=timeout,
             retry_policy=RETRY,
         )
-        return answer
 
     async def _notify(self, kind: NotificationKind, round_: int = 0) -> None:
         """Tell the guardian about a milestone, once per kind (and supplement round)."""
         if (kind, round_) in self._notified:
             return
         self._notified.add((kind, round_))
-        prepared = await workflow.execute_activity(
+        prepared: PreparedNotification = await self._activity(
             ActivityName.PREPARE_NOTIFICATION,
             NotifyInput(step=self._step(), kind=kind, round=round_),
             result_type=PreparedNotification,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RETRY,
         )
         if prepared.message is None:
             return

@@ -10,6 +10,7 @@ time), so the attachment's SHA-256 recorded in the journal is stable across retr
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
@@ -57,7 +58,24 @@ def declaration_filename(registration_id: UUID) -> str:
 def render_declaration(
     request: RegistrationRequest, *, registration_id: UUID, office_name: str
 ) -> bytes:
-    """The declaration of one registration as PDF bytes."""
+    """The declaration of one registration as PDF bytes.
+
+    Rendered once per registration and process: the received and the approved emails both
+    attach it, and laying it out and subsetting its fonts costs tens of milliseconds. The
+    output depends only on these arguments, so the cached bytes are the ones a render gives."""
+    return _rendered(request.model_dump_json(), registration_id, office_name)
+
+
+@lru_cache(maxsize=256)
+def _rendered(request_json: str, registration_id: UUID, office_name: str) -> bytes:
+    return _render(
+        RegistrationRequest.model_validate_json(request_json),
+        registration_id=registration_id,
+        office_name=office_name,
+    )
+
+
+def _render(request: RegistrationRequest, *, registration_id: UUID, office_name: str) -> bytes:
     pdf = _Declaration()
     pdf.set_creation_date(request.submitted_at)
     pdf.set_title("Tờ khai đăng ký tài khoản giao dịch điện tử cho con (Mẫu số 01)")

@@ -29,7 +29,7 @@ from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.run.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE
+from workflows.registration import LOCAL_STEPS_PATCH, TASK_QUEUE, WORKFLOW_TYPE
 
 
 async def temporal(env: WorkflowEnvironment, *args: str) -> str:
@@ -258,8 +258,11 @@ async def test_a_guardian_withdraws_through_childreg_and_an_auditor_replays_it_f
     assert replayed.stdout.splitlines()[-1] == "1 histories replayed, 0 failed"
     # What Temporal shows of the registration (id, memo, search attributes) holds no personal data.
     assert await described.memo() == {}
-    # Only the server's own BuildIds; the service sets no search attribute.
-    assert [pair.key.name for pair in described.typed_search_attributes] == ["BuildIds"]
+    # Only the server's own BuildIds and the SDK's record of the workflow's patches (their ids);
+    # the service sets no search attribute.
+    attributes = {pair.key.name: pair.value for pair in described.typed_search_attributes}
+    assert sorted(attributes) == ["BuildIds", "TemporalChangeVersion"]
+    assert attributes["TemporalChangeVersion"] == [LOCAL_STEPS_PATCH]
     shown = str(described.raw_description)
     for value in (builders.CHILD, builders.GUARDIAN, "Khôi", "0912345678", "an.nguyen@"):
         assert value not in shown

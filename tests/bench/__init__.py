@@ -1,0 +1,1 @@
+"""``make bench``: see ``tests/bench/__main__.py``."""

@@ -1,0 +1,146 @@
+"""The dev stack the bench runs against, its registry, and CPU time by process."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def child_code(index: int) -> str:
+    return f"79{index + 1:08d}"
+
+
+def write_registry(directory: Path, children: int) -> None:
+    """One office with a reviewer, one guardian, and a child for each registration."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "offices.csv").write_text(
+        "office_code,name,province_code,review_days,active\n79001,BHXH Thành phố Hồ Chí Minh,79,3,true\n"
+    )
+    (directory / "reviewers.csv").write_text(
+        "reviewer_id,full_name,office_code,role,active\nrv-79001-01,Lê Thị Thu Hà,79001,reviewer,true\n"
+    )
+    with open(directory / "persons.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(
+            ["social_insurance_code", "personal_id_number", "full_name", "date_of_birth", "gender",
+             "household_code", "health_insurance_card_number"]
+        )  # fmt: skip
+        writer.writerow(["7990000000", "", "Nguyễn Văn An", "1985-06-02", "male", "HGDBENCH", ""])
+        for index in range(children):
+            writer.writerow(
+                [child_code(index), "", "Nguyễn Minh Khôi", "2020-03-14", "male", "HGDBENCH", ""]
+            )
+    with open(directory / "accounts.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["social_insurance_code", "status", "phone", "email"])
+        writer.writerow(["7990000000", "active", "0912345678", "an.nguyen@example.vn"])
+
+
+@dataclass
+class Running:
+    address: str
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def dev_stack(data_dir: Path) -> Iterator[Running]:
+    port = free_port()
+    ports = [
+        f"--temporal-port={port}",
+        f"--ui-port={free_port()}",
+        f"--smtp-port={free_port()}",
+        f"--codec-port={free_port()}",
+        "--metrics-port=0",
+    ]
+    log = open(data_dir / "dev.out", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [str(BIN / "childreg"), "dev", "--data-dir", str(data_dir), "--no-demo", *ports],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.write(line)
+        if "Ctrl-C stops" in line:
+            break
+    else:
+        raise RuntimeError(f"childreg dev did not start: see {data_dir / 'dev.out'}")
+    try:
+        yield Running(f"127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            log.close()
+
+
+GROUPS = ("childreg dev", "temporal", "postgres", "bare worker", "bench client")
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of each group of processes, read on demand."""
+
+    def __init__(self, dev_pid: int, bare_pid: int, data_dir: Path) -> None:
+        self._dev = psutil.Process(dev_pid)
+        self._bare = psutil.Process(bare_pid)
+        self._client = psutil.Process()
+        self._data_dir = str(data_dir)
+        self._seen: dict[int, tuple[str, float]] = {}
+
+    def _postmaster(self) -> psutil.Process | None:
+        for process in psutil.process_iter(["name", "cmdline"]):
+            cmdline = process.info["cmdline"] or []
+            if process.info["name"] == "postgres" and any(self._data_dir in c for c in cmdline):
+                return process
+        return None
+
+    def _members(self) -> Iterator[tuple[str, psutil.Process]]:
+        yield "childreg dev", self._dev
+        for child in self._dev.children(recursive=True):
+            name = child.name()
+            if name == "postgres":
+                continue  # counted with its postmaster below
+            yield ("temporal" if "temporal" in name else "childreg dev"), child
+        postmaster = self._postmaster()
+        if postmaster is not None:
+            yield "postgres", postmaster
+            for child in postmaster.children(recursive=True):
+                yield "postgres", child
+        yield "bare worker", self._bare
+        yield "bench client", self._client
+
+    def read(self) -> dict[str, float]:
+        """Cumulative seconds by group; a process that ended keeps its last reading."""
+        for group, process in self._members():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            self._seen[process.pid] = (group, times.user + times.system)
+        totals = dict.fromkeys(GROUPS, 0.0)
+        for group, seconds in self._seen.values():
+            totals[group] += seconds
+        return totals
+
+
+def difference(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {group: after[group] - before.get(group, 0.0) for group in after}
