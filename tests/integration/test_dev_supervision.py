@@ -1,0 +1,162 @@
+"""``childreg dev`` supervises its processes: PostgreSQL, Temporal, the worker, the projector and
+the web tier are its children, restarted when they die, and none outlives a killed stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
+
+NAMES = ("postgres", "temporal", "projector", "worker", "web")
+
+
+class Output:
+    """Everything ``childreg dev`` prints after its banner, read in the background."""
+
+    def __init__(self, dev: Dev) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(dev,), daemon=True)
+        self._thread.start()
+
+    def _read(self, dev: Dev) -> None:
+        assert dev.process.stdout is not None
+        for line in dev.process.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def pid_of(dev: Dev, name: str) -> int:
+    return int((dev.data_dir / "run" / f"{name}.pid").read_text())
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def until(condition: Callable[[], object], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)
+
+
+def ports() -> dict[str, int]:
+    names = ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port", "web-port")
+    return {name: free_port() for name in names}
+
+
+def left_on(data_dir: Path) -> list[psutil.Process]:
+    marker = str(data_dir)
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            mine = marker in " ".join(process.info["cmdline"] or [])
+            mine = mine or process.environ().get("CHILDREG_DATA_DIR") == marker
+            if mine and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="childreg-sup-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_dir: Path) -> Iterator[tuple[Dev, Output]]:
+    dev = start_dev(stack_dir, ports(), demo=False)
+    output = Output(dev)
+    yield dev, output
+    if dev.process.poll() is None:
+        dev.stop()
+
+
+def test_every_process_is_a_child_with_its_pid_file(stack: tuple[Dev, Output]) -> None:
+    dev, _ = stack
+    children = {p.pid for p in psutil.Process(dev.process.pid).children()}
+
+    assert {name: pid_of(dev, name) in children for name in NAMES} == dict.fromkeys(NAMES, True)
+
+
+def test_a_killed_worker_is_restarted_with_a_line_saying_so(stack: tuple[Dev, Output]) -> None:
+    dev, output = stack
+    old = pid_of(dev, "worker")
+
+    os.kill(old, signal.SIGKILL)
+
+    until(lambda: pid_of(dev, "worker") != old and alive(pid_of(dev, "worker")))
+    until(lambda: "Restarted worker" in output.text(), timeout=10)
+    assert "Restarting worker: it killed by SIGKILL after" in output.text()
+    assert f"(pid {old})" in output.text()
+
+
+def test_a_killed_postgres_is_restarted_and_the_stack_serves_again(
+    stack: tuple[Dev, Output],
+) -> None:
+    dev, output = stack
+    old = pid_of(dev, "postgres")
+
+    os.kill(old, signal.SIGKILL)
+
+    until(lambda: pid_of(dev, "postgres") != old and alive(pid_of(dev, "postgres")))
+    until(
+        lambda: (
+            subprocess.run(
+                [CHILDREG, "stats", "--json"], env=dev.env(), capture_output=True, timeout=60
+            ).returncode
+            == 0
+        )
+    )
+    assert "Restarting postgres: it killed by SIGKILL" in output.text()
+
+
+def test_a_killed_stack_takes_its_children_along_and_a_restart_cleans_up(
+    stack: tuple[Dev, Output],
+) -> None:
+    dev, _ = stack
+    pids = {name: pid_of(dev, name) for name in NAMES}
+    # A leftover a run might leave: a process on this data directory under a stale pid file.
+    orphan = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(300)", str(dev.data_dir)],
+        start_new_session=True,
+    )
+
+    dev.process.kill()
+    dev.process.wait(10)
+    until(lambda: not any(alive(pid) for pid in pids.values()), timeout=15)
+    (dev.data_dir / "run" / "temporal.pid").write_text(f"{orphan.pid}\n")
+    again = start_dev(dev.data_dir, dev.ports, demo=False)
+    try:
+        orphan.wait(15)
+        restarted = {name: pid_of(again, name) for name in NAMES}
+    finally:
+        code = again.stop()
+
+    assert f"Stopping a leftover temporal of a killed run (pid {orphan.pid})" in again.output
+    assert all(alive(pid) is False for pid in restarted.values())
+    assert code == 0
+    assert left_on(dev.data_dir) == []
+    assert (dev.data_dir / "postgres" / ".handle_pids.json").read_text() == "[]"
+    assert not list((dev.data_dir / "run").glob("*.pid"))
