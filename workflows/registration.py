@@ -78,6 +78,9 @@ RETRY = RetryPolicy(
 validation and domain refusals come back as answers, or as non-retryable errors."""
 
 STEP_TIMEOUT = timedelta(seconds=60)
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""The worker heartbeats every activity it runs (workers.heartbeats): one on a killed worker is
+retried elsewhere after this long, whatever its start-to-close timeout."""
 DOCUMENTS_TIMEOUT = timedelta(minutes=5)
 NOTIFY_TIMEOUT = timedelta(minutes=2)
 
@@ -406,6 +409,7 @@ class ChildAccountRegistration:
             argument,
             result_type=StepOutcome,
             start_to_close_timeout=timeout,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
         )
         return answer
@@ -428,6 +432,7 @@ class ChildAccountRegistration:
             ActivityName.NOTIFY_GUARDIAN,
             prepared.message,
             start_to_close_timeout=NOTIFY_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
         )
 

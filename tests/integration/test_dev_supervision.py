@@ -3,6 +3,7 @@ the web tier are its children, restarted when they die, and none outlives a kill
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -17,7 +18,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
+from tests.builders import a_request
+from tests.integration.test_dev_stack import (
+    CHILDREG,
+    Dev,
+    _pictures,
+    free_port,
+    query_status,
+    start_dev,
+)
+from workers.embedded import generated_key
+from workers.temporal_client import connect
+from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 
 NAMES = ("postgres", "temporal", "projector", "worker", "web")
 
@@ -86,7 +98,7 @@ def stack_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def stack(stack_dir: Path) -> Iterator[tuple[Dev, Output]]:
-    dev = start_dev(stack_dir, ports(), demo=False)
+    dev = start_dev(stack_dir, ports(), demo=True)  # the demo's registry, for the requests below
     output = Output(dev)
     yield dev, output
     if dev.process.poll() is None:
@@ -110,6 +122,59 @@ def test_a_killed_worker_is_restarted_with_a_line_saying_so(stack: tuple[Dev, Ou
     until(lambda: "Restarted worker" in output.text(), timeout=10)
     assert "Restarting worker: it killed by SIGKILL after" in output.text()
     assert f"(pid {old})" in output.text()
+
+
+def test_registrations_in_flight_move_on_within_15_s_of_a_new_worker(
+    stack: tuple[Dev, Output],
+) -> None:
+    dev, _ = stack
+    portrait, certificate = (
+        subprocess.run(
+            [CHILDREG, "documents", "put", str(picture)],
+            env=dev.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for picture in _pictures(dev.data_dir)
+    )
+    ids = [f"recovery-{n}" for n in range(6)]
+
+    async def start_all() -> None:
+        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        for n, request_id in enumerate(ids):
+            body = a_request(
+                request_id=request_id,
+                guardian__social_insurance_code="7900000001",
+                child__social_insurance_code="7900000012",
+                child__full_name="Nguyễn Ngọc Hân",
+                child__date_of_birth="2026-05-10",
+                documents__portrait=portrait,
+                documents__birth_certificate=certificate,
+            )
+            await client.start_workflow(
+                ChildAccountRegistration.run,
+                body,
+                id=f"registration-{request_id}",
+                task_queue=TASK_QUEUE,
+            )
+            if n == 2:
+                await asyncio.sleep(0.3)  # a moment with activities in flight
+                os.kill(pid_of(dev, "worker"), signal.SIGKILL)
+
+    old = pid_of(dev, "worker")
+    asyncio.run(start_all())
+    until(lambda: pid_of(dev, "worker") != old)
+    restarted = time.monotonic()
+
+    def moved_on() -> bool:
+        return all(query_status(dev, r).waiting_for in ("reviewer", "nobody") for r in ids)
+
+    until(moved_on, timeout=60)
+    recovered = time.monotonic() - restarted
+    print(f"in-flight registrations moved on {recovered:.1f} s after the new worker started")
+
+    assert recovered < 15
 
 
 def test_a_killed_postgres_is_restarted_and_the_stack_serves_again(

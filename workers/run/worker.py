@@ -24,6 +24,7 @@ from workers.bootstrap import (
     resolve,
     worker_notifications,
 )
+from workers.heartbeats import LivenessHeartbeats
 from workers.observability import LogContextInterceptor, metrics_runtime
 from workers.settings import Settings
 from workers.stack import temporal_address
@@ -50,7 +51,7 @@ def registration_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[LogContextInterceptor(), LivenessHeartbeats()],
     )
 
 
