@@ -4,6 +4,7 @@ the web tier are its children, restarted when they die, and none outlives a kill
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -124,10 +126,7 @@ def test_a_killed_worker_is_restarted_with_a_line_saying_so(stack: tuple[Dev, Ou
     assert f"(pid {old})" in output.text()
 
 
-def test_registrations_in_flight_move_on_within_15_s_of_a_new_worker(
-    stack: tuple[Dev, Output],
-) -> None:
-    dev, _ = stack
+def put_pictures(dev: Dev) -> tuple[str, str]:
     portrait, certificate = (
         subprocess.run(
             [CHILDREG, "documents", "put", str(picture)],
@@ -138,63 +137,110 @@ def test_registrations_in_flight_move_on_within_15_s_of_a_new_worker(
         ).stdout.strip()
         for picture in _pictures(dev.data_dir)
     )
+    return portrait, certificate
+
+
+async def start_registration(dev: Dev, request_id: str, portrait: str, certificate: str) -> None:
+    client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+    body = a_request(
+        request_id=request_id,
+        guardian__social_insurance_code="7900000001",
+        child__social_insurance_code="7900000012",
+        child__full_name="Nguyễn Ngọc Hân",
+        child__date_of_birth="2026-05-10",
+        documents__portrait=portrait,
+        documents__birth_certificate=certificate,
+    )
+    await client.start_workflow(
+        ChildAccountRegistration.run, body, id=f"registration-{request_id}", task_queue=TASK_QUEUE
+    )
+
+
+def test_registrations_in_flight_move_on_within_15_s_of_a_new_worker(
+    stack: tuple[Dev, Output],
+) -> None:
+    dev, _ = stack
+    portrait, certificate = put_pictures(dev)
     ids = [f"recovery-{n}" for n in range(6)]
 
     async def start_all() -> None:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
         for n, request_id in enumerate(ids):
-            body = a_request(
-                request_id=request_id,
-                guardian__social_insurance_code="7900000001",
-                child__social_insurance_code="7900000012",
-                child__full_name="Nguyễn Ngọc Hân",
-                child__date_of_birth="2026-05-10",
-                documents__portrait=portrait,
-                documents__birth_certificate=certificate,
-            )
-            await client.start_workflow(
-                ChildAccountRegistration.run,
-                body,
-                id=f"registration-{request_id}",
-                task_queue=TASK_QUEUE,
-            )
+            await start_registration(dev, request_id, portrait, certificate)
             if n == 2:
                 await asyncio.sleep(0.3)  # a moment with activities in flight
                 os.kill(pid_of(dev, "worker"), signal.SIGKILL)
 
-    old = pid_of(dev, "worker")
+    log = dev.data_dir / "logs" / "worker.log"
+    starts = log.read_text().count('"worker.started"')
     asyncio.run(start_all())
-    until(lambda: pid_of(dev, "worker") != old)
+    # The new worker has started once it logs so (its imports and connection are not the point).
+    until(lambda: log.read_text().count('"worker.started"') > starts)
     restarted = time.monotonic()
-
-    def moved_on() -> bool:
-        return all(query_status(dev, r).waiting_for in ("reviewer", "nobody") for r in ids)
-
-    until(moved_on, timeout=60)
+    states = asyncio.run(until_moved_on(dev, ids, timeout=60))
     recovered = time.monotonic() - restarted
     print(f"in-flight registrations moved on {recovered:.1f} s after the new worker started")
 
+    assert all(state.waiting_for in ("reviewer", "nobody") for state in states.values()), states
     assert recovered < 15
 
 
-def test_a_killed_postgres_is_restarted_and_the_stack_serves_again(
+async def until_moved_on(dev: Dev, ids: list[str], timeout: float) -> dict[str, Any]:
+    client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {}
+        for request_id in ids:
+            handle = client.get_workflow_handle(f"registration-{request_id}")
+            states[request_id] = await handle.query(ChildAccountRegistration.status)
+        moved = all(s.waiting_for in ("reviewer", "nobody") for s in states.values())
+        if moved or time.monotonic() > deadline:
+            return states
+        await asyncio.sleep(0.2)
+
+
+def test_a_killed_postgres_is_restarted_and_the_read_models_catch_up_in_the_same_projector(
     stack: tuple[Dev, Output],
 ) -> None:
     dev, output = stack
-    old = pid_of(dev, "postgres")
+    old, projector = pid_of(dev, "postgres"), pid_of(dev, "projector")
 
     os.kill(old, signal.SIGKILL)
 
     until(lambda: pid_of(dev, "postgres") != old and alive(pid_of(dev, "postgres")))
-    until(
-        lambda: (
-            subprocess.run(
-                [CHILDREG, "stats", "--json"], env=dev.env(), capture_output=True, timeout=60
-            ).returncode
-            == 0
+    until(lambda: positions(dev) is not None)
+    before = positions(dev)
+    assert before is not None
+    request_id = "after-postgres-restart"
+    portrait, certificate = put_pictures(dev)
+    asyncio.run(start_registration(dev, request_id, portrait, certificate))
+    until(lambda: query_status(dev, request_id).waiting_for in ("reviewer", "nobody"))
+
+    def caught_up() -> bool:
+        now = positions(dev)
+        return (
+            now is not None
+            and now["store"] > before["store"]
+            and all(model["behind"] == 0 for model in now["read_models"].values())
         )
-    )
+
+    until(caught_up, timeout=60)
     assert "Restarting postgres: it killed by SIGKILL" in output.text()
+    assert pid_of(dev, "projector") == projector  # it reconnected: nobody had to restart it
+    assert "Restarting projector" not in output.text()
+
+
+def positions(dev: Dev) -> dict[str, Any] | None:
+    shown = subprocess.run(
+        [CHILDREG, "projections", "positions", "--json"],
+        env=dev.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if shown.returncode != 0:
+        return None
+    answer: dict[str, Any] = json.loads(shown.stdout)
+    return answer
 
 
 def test_a_killed_stack_takes_its_children_along_and_a_restart_cleans_up(

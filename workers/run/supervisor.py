@@ -111,7 +111,10 @@ class Supervisor:
         )
         service.process = process
         service.started_at = time.monotonic()
-        pid_file(self.data_dir, service.name).write_text(f"{process.pid}\n")
+        path = pid_file(self.data_dir, service.name)
+        partial = path.with_suffix(".pid.new")
+        partial.write_text(f"{process.pid}\n")
+        partial.replace(path)  # never seen half-written
         return process
 
     def is_ready(self, name: str) -> bool:

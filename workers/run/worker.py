@@ -37,6 +37,11 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 """On SIGTERM, in-flight activities get this long to finish before they are handed back."""
 
 
+STICKY_TIMEOUT = timedelta(seconds=2)
+"""A workflow task waits this long for the worker that cached its workflow (10 s by default)
+before any worker takes it: what a killed worker's registrations wait before moving on."""
+
+
 def registration_worker(
     client: Client,
     task_queue: str,
@@ -51,6 +56,7 @@ def registration_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         interceptors=[LogContextInterceptor(), LivenessHeartbeats()],
     )
 
