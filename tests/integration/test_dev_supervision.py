@@ -220,7 +220,7 @@ def test_a_killed_postgres_is_restarted_and_the_read_models_catch_up_in_the_same
         return (
             now is not None
             and now["store"] > before["store"]
-            and all(model["behind"] == 0 for model in now["read_models"].values())
+            and all(behind == 0 for behind in now["behind"].values())
         )
 
     until(caught_up, timeout=60)

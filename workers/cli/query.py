@@ -226,7 +226,7 @@ def _all_stats_json(answers: list[OfficeStatistics]) -> str:
 @projections_app.command()
 def positions(as_json: JsonOption = False) -> None:
     """The notification id each read model has applied events up to, and how far behind the
-    event store each is (``--json``: ``{"store": N, "read_models": {name: {position, behind}}}``)."""
+    event store each is (``--json``: ``{name: position, …, "store": N, "behind": {name: n}}``)."""
     _answer(
         "",
         _behind,
@@ -239,23 +239,19 @@ def positions(as_json: JsonOption = False) -> None:
 
 
 def _behind(models: ReadModels) -> dict[str, Any]:
-    reached = models.positions()
+    """Each read model's position (as before), the store's, and how far behind each one is."""
+    reached: dict[str, Any] = dict(models.positions())
     store = latest_position(resolved_or_exit().database_url)
-    return {
-        "store": store,
-        "read_models": {
-            name: {"position": position, "behind": max(store - position, 0)}
-            for name, position in reached.items()
-        },
-    }
+    behind = {name: max(store - position, 0) for name, position in reached.items()}
+    return {**reached, "store": store, "behind": behind}
 
 
 def _positions_table(reached: dict[str, Any]) -> Table:
     table = Table(
         "read model", "position", "behind the store", title=f"store at {reached['store']}"
     )
-    for name, where in reached["read_models"].items():
-        table.add_row(name, str(where["position"]), str(where["behind"]))
+    for name, behind in reached["behind"].items():
+        table.add_row(name, str(reached[name]), str(behind))
     return table
 
 
