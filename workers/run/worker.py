@@ -24,6 +24,7 @@ from workers.bootstrap import (
     resolve,
     worker_notifications,
 )
+from workers.heartbeats import LivenessHeartbeats
 from workers.observability import LogContextInterceptor, metrics_runtime
 from workers.settings import Settings
 from workers.stack import temporal_address
@@ -34,6 +35,11 @@ log = structlog.get_logger(__name__)
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 """On SIGTERM, in-flight activities get this long to finish before they are handed back."""
+
+
+STICKY_TIMEOUT = timedelta(seconds=2)
+"""A workflow task waits this long for the worker that cached its workflow (10 s by default)
+before any worker takes it: what a killed worker's registrations wait before moving on."""
 
 
 def registration_worker(
@@ -50,7 +56,8 @@ def registration_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        interceptors=[LogContextInterceptor()],
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+        interceptors=[LogContextInterceptor(), LivenessHeartbeats()],
     )
 
 
