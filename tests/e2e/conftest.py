@@ -59,6 +59,12 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def _keys_of_this_test(database_url: str) -> None:
+    """The session client's codec finds the data keys in this test's database."""
+    KEYS.use(database_url)
+
+
 @pytest.fixture
 def sink(tmp_path: Path) -> Iterator[SmtpSink]:
     with start_sink(tmp_path / "mail") as running:
@@ -67,7 +73,6 @@ def sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def settings(data_dir: Path, database_url: str, dev_server: WorkflowEnvironment) -> Settings:
-    KEYS.use(database_url)
     return load_settings(
         data_dir=data_dir,
         database_url=database_url,
