@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from Crypto.Cipher import AES
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -20,16 +21,15 @@ TAG_BYTES = 16
 def seal(key: bytes, data: bytes, associated: bytes = b"") -> bytes:
     """``data`` encrypted and authenticated under ``key`` (16, 24 or 32 bytes)."""
     nonce = os.urandom(NONCE_BYTES)
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-    cipher.update(associated)
-    body, tag = cipher.encrypt_and_digest(data)
-    return nonce + body + tag
+    return nonce + AESGCM(key).encrypt(nonce, data, associated)  # ciphertext ‖ tag
 
 
 def unseal(key: bytes, sealed: bytes, associated: bytes = b"") -> bytes:
     """The plaintext of :func:`seal`'s output; ``ValueError`` when the key, the associated data
     or any byte of ``sealed`` is not what sealed it."""
-    nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-    cipher.update(associated)
-    return cipher.decrypt_and_verify(body, tag)
+    if len(sealed) < NONCE_BYTES + TAG_BYTES:
+        raise ValueError("sealed data too short")
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+    except InvalidTag:
+        raise ValueError("MAC check failed") from None

@@ -29,6 +29,7 @@ from temporalio import activity
 
 from activities.aes_gcm import seal, unseal
 from activities.files import write_atomically
+from activities.keys import DataErased, DataKeys
 from activities.messages import ActivityName, DocumentsInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
 from domain.contract import document_name
@@ -178,8 +179,14 @@ def _reencode(image: Image.Image, kind: str) -> bytes:
 class DocumentStore:
     """The intake and the kept documents under one root directory."""
 
-    def __init__(self, root: Path, cipher_key: str | None = None) -> None:
+    def __init__(
+        self, root: Path, cipher_key: str | None = None, data_keys: DataKeys | None = None
+    ) -> None:
+        """With ``data_keys``, a registration's kept documents are encrypted under a key derived
+        from its data key (erasing that key makes them unreadable); files kept before under the
+        service key still open."""
         self._root = root
+        self._data_keys = data_keys if cipher_key else None
         self._key = base64.b64decode(cipher_key) if cipher_key else None
         if self._key is not None and len(self._key) not in (16, 24, 32):
             raise ValueError("cipher_key: an AES key must be 16, 24 or 32 bytes (base64)")
@@ -247,14 +254,30 @@ class DocumentStore:
         suffix = ".aes" if self._key else ""
         folder = self._root / "registrations" / str(registration_id) / f"round-{round}"
         path = folder / f"{document_name(name)}.{extension}{suffix}"
-        _write_atomically(path, self._seal(data, f"{registration_id}/{name}".encode()))
+        associated = f"{registration_id}/{name}".encode()
+        if self._data_keys is not None:
+            data_key = self._data_keys.key_for(registration_id).key
+            if data_key is None:
+                raise DataErased(registration_id)
+            _write_atomically(path, seal(document_key(data_key), data, associated))
+            return path
+        _write_atomically(path, self._seal(data, associated))
         return path
 
     def read_kept(self, path: Path, registration_id: UUID, name: str) -> bytes:
         data = path.read_bytes()
         if self._key is None:
             return data
-        return self._open(data, f"{registration_id}/{name}".encode())
+        associated = f"{registration_id}/{name}".encode()
+        found = None if self._data_keys is None else self._data_keys.find(registration_id)
+        if found is not None and found.key is None:
+            raise DataErased(registration_id)
+        if found is not None and found.key is not None:
+            try:
+                return unseal(document_key(found.key), data, associated)
+            except ValueError:
+                pass  # kept before the registration had a data key: under the service key
+        return self._open(data, associated)
 
     def _open(self, data: bytes, associated: bytes) -> bytes:
         if self._key is None:
@@ -268,6 +291,11 @@ class DocumentStore:
 
     def _intake(self, digest: str) -> Path:
         return self._root / "intake" / digest
+
+
+def document_key(data_key: bytes) -> bytes:
+    """The documents' key of a registration: derived from its data key, used for nothing else."""
+    return hashlib.sha256(b"childreg documents\x00" + data_key).digest()
 
 
 _INTAKE_SEALED = b"childreg-intake-aes-gcm-v1\n"

@@ -26,7 +26,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from activities import accounts, claims
+from activities import accounts, claims, keys
 from activities.accounts import AccountActivities, PostgresChildAccounts
 from activities.authorisation import DecisionActivities
 from activities.claims import PostgresChildClaims
@@ -95,6 +95,13 @@ def cipher_key(settings: Settings) -> str | None:
     return None
 
 
+def data_keys(resolved: Resolved) -> keys.DataKeys | None:
+    """The registrations' data keys (the Temporal codec's), or ``None`` without a cipher key."""
+    if not resolved.cipher_key:
+        return None
+    return keys.DataKeys(resolved.database_url, resolved.cipher_key)
+
+
 # --- the event store ------------------------------------------------------------------------------
 
 
@@ -123,8 +130,7 @@ def event_store_env(
         "AGGREGATE_CACHE_FASTFORWARD": "yes",
     }
     if cipher_key:
-        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
-        env["CIPHER_KEY"] = cipher_key
+        env.update(keys.event_store_cipher(database_url, cipher_key))
     return env
 
 
@@ -176,6 +182,7 @@ def migrate(database_url: str) -> list[str]:
         PostgresRegistry(pool).create_schema()
         PostgresChildClaims(pool).create_schema()
         PostgresChildAccounts(pool).create_schema()
+        keys.DataKeys.create_schema(pool)
         with pool.connection() as connection:
             create_audit_tables(connection)
     read_models = create_read_models(event_store_env(database_url, None))
@@ -184,6 +191,7 @@ def migrate(database_url: str) -> list[str]:
         "registry",
         "child claims",
         "child accounts",
+        "data keys",
         "audit seals",
         *read_models,
     ]
@@ -199,6 +207,7 @@ WORKER_TABLES = (
     *tables_created(registry_store.SCHEMA),
     *tables_created(claims.SCHEMA),
     *tables_created(accounts.SCHEMA),
+    *tables_created(keys.SCHEMA),
 )
 """The tables the worker reads and writes; it checks them at start and creates none."""
 
@@ -243,9 +252,12 @@ ACTIVITY_THREADS = 16
 """The worker's activity threads; its connection pool has as many connections."""
 
 
-def document_store(settings: Settings, cipher_key: str | None) -> DocumentStore:
-    """The content-addressed documents under ``<data dir>/documents``."""
-    return DocumentStore(settings.data_dir / "documents", cipher_key)
+def document_store(
+    settings: Settings, cipher_key: str | None, data_keys: keys.DataKeys | None = None
+) -> DocumentStore:
+    """The content-addressed documents under ``<data dir>/documents`` (a registration's kept
+    documents under its data key when ``data_keys`` is given)."""
+    return DocumentStore(settings.data_dir / "documents", cipher_key, data_keys)
 
 
 @dataclass
@@ -330,7 +342,7 @@ def open_adapters(settings: Settings, resolved: Resolved) -> Iterator[Adapters]:
                 registry=PostgresRegistry(pool),
                 claims=PostgresChildClaims(pool),
                 accounts=PostgresChildAccounts(pool),
-                documents=document_store(settings, resolved.cipher_key),
+                documents=document_store(settings, resolved.cipher_key, data_keys(resolved)),
             )
         finally:
             service.close()
@@ -471,7 +483,9 @@ def auditing(wiring: AuditWiring) -> Iterator[tuple[psycopg.Connection[Any], Eve
             f"CHILDREG_DATABASE_URL): {type(error).__name__}"
         ) from None
     try:
-        decoder = EventDecoder(wiring.cipher_key)
+        decoder = EventDecoder(
+            wiring.cipher_key and keys.event_store_cipher(wiring.read_url, wiring.cipher_key)
+        )
     except BaseException:
         connection.close()
         raise

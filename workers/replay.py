@@ -11,7 +11,8 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.bootstrap import cipher_key
+from activities.keys import DataKeys
+from workers.bootstrap import cipher_key, data_keys, resolve
 from workers.settings import Settings
 from workers.stack import temporal_address
 from workers.temporal_client import connect, data_converter
@@ -37,6 +38,7 @@ def replay(
     histories: Sequence[tuple[str, WorkflowHistory]],
     cipher_key: str | None,
     workflows: Sequence[type] | None = None,
+    data_keys: DataKeys | None = None,
 ) -> list[ReplayOutcome]:
     """Replay each history with the workflow code (the current one by default)."""
     from workflows.registration import ChildAccountRegistration
@@ -44,7 +46,7 @@ def replay(
     async def run() -> list[ReplayOutcome]:
         replayer = Replayer(
             workflows=list(workflows or [ChildAccountRegistration]),
-            data_converter=data_converter(cipher_key),
+            data_converter=data_converter(cipher_key, data_keys),
         )
         outcomes = []
         for name, history in histories:
@@ -70,12 +72,15 @@ def replay_directory(directory: Path, settings: Settings) -> list[ReplayOutcome]
 def replay_from_server(settings: Settings, query: str) -> list[ReplayOutcome]:
     """Fetch the histories of the workflows a visibility query lists, then replay them."""
     key = cipher_key(settings)
+    keys = data_keys(resolve(settings)) if key else None  # each registration's payloads' keys
 
     async def fetch() -> list[tuple[str, WorkflowHistory]]:
-        client = await connect(temporal_address(settings), settings.temporal_namespace, key)
+        client = await connect(
+            temporal_address(settings), settings.temporal_namespace, key, data_keys=keys
+        )
         return [
             (history.workflow_id, history)
             async for history in client.list_workflows(query).map_histories()
         ]
 
-    return replay(asyncio.run(fetch()), key)
+    return replay(asyncio.run(fetch()), key, data_keys=keys)

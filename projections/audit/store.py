@@ -14,7 +14,7 @@ Every connection opened here is read-only at the session level
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -76,11 +76,16 @@ class EventDecoder:
     it holds the transcodings and the key, and it opens no connection.
     """
 
-    def __init__(self, cipher_key: str | None) -> None:
+    def __init__(self, cipher: Mapping[str, str] | str | None) -> None:
+        """``cipher``: the event store's cipher settings (``CIPHER_TOPIC``, ``CIPHER_KEY``, …:
+        :func:`activities.keys.event_store_cipher`), or the service key alone (events stored
+        under it only)."""
         env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        if cipher_key:
-            env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
-            env["CIPHER_KEY"] = cipher_key
+        if isinstance(cipher, str):
+            env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+            env["CIPHER_KEY"] = cipher
+        elif cipher:
+            env.update(cipher)
         self._app = RegistrationService(env=env)
 
     def decode(self, row: StoredRow) -> Registration.Event:

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.keys import DataKeys
 from tests.e2e.stack import BIN, LINK_SECRET, address
 from tests.workflow.conftest import TEST_KEY, adapters
 from workers.bootstrap import (
     ACTIVITY_THREADS,
     Adapters,
     build_activities,
+    data_keys,
     document_store,
     resolve,
     worker_notifications,
@@ -31,15 +33,36 @@ from workflows.registration import TASK_QUEUE
 __all__ = ["adapters", "dev_server", "settings", "sink", "worker"]
 
 
+class PerTestKeys(DataKeys):
+    """The session's client reads the data keys of the running test's database."""
+
+    def __init__(self) -> None:
+        super().__init__("", TEST_KEY)
+
+    def use(self, database_url: str) -> None:
+        self.close()
+        self._cache.clear()
+        self._url = database_url
+
+
+KEYS = PerTestKeys()
+
+
 @pytest.fixture(scope="session")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(TEST_KEY),
+        data_converter=data_converter(TEST_KEY, KEYS),
         dev_server_existing_path=str(BIN / "temporal"),
         dev_server_log_level="error",
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _keys_of_this_test(database_url: str) -> None:
+    """The session client's codec finds the data keys in this test's database."""
+    KEYS.use(database_url)
 
 
 @pytest.fixture
@@ -67,7 +90,7 @@ async def worker(
     """The production worker, on a task queue of the test's own."""
     resolved = resolve(settings)  # both the database and the keys are given: nothing starts
     notifications = worker_notifications(settings, resolved, adapters, embedded_smtp_port=sink.port)
-    adapters.documents = document_store(settings, resolved.cipher_key)
+    adapters.documents = document_store(settings, resolved.cipher_key, data_keys(resolved))
     activities = build_activities(adapters, max_wait_days=30, notify=notifications.notify_guardian)
     task_queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:

@@ -96,9 +96,12 @@ async def codec_process(data_dir: Path, *args: str, **settings: str) -> AsyncIte
 
 
 @pytest.fixture
-async def codec(data_dir: Path) -> AsyncIterator[CodecProcess]:
-    """``childreg codec-server`` with the workers' key (``CHILDREG_CIPHER_KEY``)."""
-    async with codec_process(data_dir, CHILDREG_CIPHER_KEY=TEST_KEY) as running:
+async def codec(data_dir: Path, database_url: str) -> AsyncIterator[CodecProcess]:
+    """``childreg codec-server`` with the workers' key (``CHILDREG_CIPHER_KEY``) and their
+    database (the registrations' data keys)."""
+    async with codec_process(
+        data_dir, CHILDREG_CIPHER_KEY=TEST_KEY, CHILDREG_DATABASE_URL=database_url
+    ) as running:
         yield running
 
 
@@ -253,31 +256,44 @@ async def test_the_temporal_cli_encrypts_its_input_through_the_codec_server(
 
 
 async def test_the_codec_server_finds_the_embedded_stacks_key_and_can_require_authorization(
-    dev_server: WorkflowEnvironment, worker: str, adapters: Adapters, data_dir: Path
+    data_dir: Path,
 ) -> None:
-    body = request_body(adapters)
-    workflow_id = f"registration-{body['request_id']}"
-    await dev_server.client.start_workflow(WORKFLOW_TYPE, body, id=workflow_id, task_queue=worker)
-    await reach(dev_server.client, workflow_id, "awaiting_review")
     stack_dir = data_dir / "stack"
     (stack_dir / "keys").mkdir(parents=True)
     (stack_dir / "keys" / "cipher.key").write_text(TEST_KEY + "\n")  # as childreg dev keeps it
     token = data_dir / "codec-auth"
     token.write_text("Bearer s3cret-for-tests\n")
-    query = ("workflow", "query", "--workflow-id", workflow_id, "--name", "status")
+    sealed = await AesGcmCodec(TEST_KEY).encode([plain(CHILD_NAME)])
 
     async with codec_process(
         stack_dir, "--auth-file", str(token), CHILDREG_DATA_DIR=str(stack_dir)
     ) as running:
-        allowed = await temporal(
-            dev_server, *query, "--codec-auth", "Bearer s3cret-for-tests", codec=running.url
+        allowed = await asyncio.to_thread(
+            post, running.url, "/decode", as_json(*sealed), "Bearer s3cret-for-tests"
         )
-        refused = await temporal(dev_server, *query, codec=running.url, check=False)
+        refused = await asyncio.to_thread(post, running.url, "/decode", as_json(*sealed), None)
 
         assert running.key_id == AesGcmCodec(TEST_KEY).key_id.decode()
-        assert json_after("QueryResult", allowed.stdout)["state"] == "awaiting_review"
-        assert refused.returncode != 0
-        assert "awaiting_review" not in refused.stdout
+        assert allowed.status == 200
+        assert allowed.payloads() == [plain(CHILD_NAME)]
+        assert refused.status == 401
+        assert CHILD_NAME.encode() not in refused.body
+
+
+def post(url: str, path: str, body: str, authorization: str | None) -> Answer:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        headers = {"Content-Type": "application/json"}
+        if authorization:
+            headers["Authorization"] = authorization
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Answer(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
+    finally:
+        connection.close()
 
 
 async def test_the_codec_server_refuses_to_start_without_a_key(data_dir: Path) -> None:

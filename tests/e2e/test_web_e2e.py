@@ -23,9 +23,7 @@ from domain.registration import registration_id_for
 from tests.builders import a_request
 from tests.builders.images import sharp_jpeg
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
-from workers.embedded import generated_key
 from workers.run.demo import DEMO_REGISTRY
-from workers.temporal_client import connect
 
 CHILD = "Nguyễn Ngọc Hân"
 
@@ -76,7 +74,7 @@ def put_document(dev: Dev, data: bytes) -> str:
 
 def register_and_approve(dev: Dev, request: dict[str, Any]) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        client = await dev.client()
         workflow_id = f"registration-{request['request_id']}"
         handle = await client.start_workflow(
             "ChildAccountRegistration", request, id=workflow_id, task_queue="child-registration"

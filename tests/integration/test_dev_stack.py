@@ -20,7 +20,9 @@ from typing import Any
 
 import psutil
 import pytest
+from temporalio.client import Client
 
+from activities.keys import DataKeys
 from domain.contract import RegistrationStatus
 from tests.builders import a_request
 from workers.embedded import generated_key
@@ -48,6 +50,14 @@ class Dev:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.ports['temporal-port']}"
+
+    async def client(self) -> Client:
+        """A client of the stack with its key and its data keys (in the stack's database)."""
+        key = generated_key(self.data_dir, "cipher.key")
+        found = re.search(r"^PostgreSQL\s+(\S+)", self.output, re.MULTILINE)
+        assert found, self.output  # the banner names the stack's database
+        keys = DataKeys(found.group(1), key)
+        return await connect(self.address, "default", key, data_keys=keys)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "CHILDREG_DATA_DIR": str(self.data_dir), "COLUMNS": "120"}
@@ -91,7 +101,7 @@ def stack_processes(dev: Dev) -> list[psutil.Process]:
 
 def query_status(dev: Dev, request_id: str) -> RegistrationStatus:
     async def ask() -> RegistrationStatus:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        client = await dev.client()
         handle = client.get_workflow_handle(f"registration-{request_id}")
         status: RegistrationStatus = await handle.query(ChildAccountRegistration.status)
         return status
@@ -101,7 +111,7 @@ def query_status(dev: Dev, request_id: str) -> RegistrationStatus:
 
 def result_of(dev: Dev, request_id: str) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        client = await dev.client()
         handle = client.get_workflow_handle_for(
             ChildAccountRegistration.run, f"registration-{request_id}"
         )

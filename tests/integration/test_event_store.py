@@ -223,7 +223,7 @@ def test_stored_events_cannot_be_read_with_another_key(
 
     intruder = registration_service(database_url, wrong_key)
 
-    with pytest.raises(Exception, match="Cipher text is damaged"):
+    with pytest.raises(Exception, match="Failed to decrypt stored event"):
         intruder.get_by_request(REQUEST_ID)
     intruder.close()
 

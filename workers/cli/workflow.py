@@ -26,7 +26,7 @@ from domain.contract import DecideUpdate, Outcome, RegistrationStatus, WithdrawS
 from domain.errors import InvalidValue
 from domain.registration import registration_id_for
 from domain.values import RequestId, describe_validation_error, parse
-from workers.bootstrap import cipher_key, document_store, latest_position, resolve
+from workers.bootstrap import cipher_key, data_keys, document_store, latest_position, resolve
 from workers.cli.common import settings_or_exit
 from workers.settings import Settings
 from workers.stack import temporal_address
@@ -61,7 +61,10 @@ def register(app: typer.Typer) -> None:
 
 async def _client(settings: Settings) -> Client:
     return await connect(
-        temporal_address(settings), settings.temporal_namespace, cipher_key(settings)
+        temporal_address(settings),
+        settings.temporal_namespace,
+        cipher_key(settings),
+        data_keys=data_keys(resolve(settings)),
     )
 
 

@@ -30,7 +30,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from activities.keys import DataKeys
 from web.codec import create_codec_app
+from workers.bootstrap import resolve
 from workers.embedded import generated_key
 from workers.settings import Settings, SettingsError, load_settings
 from workers.temporal_client import ENCODING, AesGcmCodec
@@ -117,6 +119,7 @@ def start_codec_server(
     loopback_only: bool = True,
     ui_origins: Iterable[str] = DEFAULT_UI_ORIGINS,
     authorization: str | None = None,
+    data_keys: DataKeys | None = None,
 ) -> tuple[CodecServer, threading.Thread]:
     """Serve ``/encode`` and ``/decode`` for ``cipher_key`` on a daemon thread.
 
@@ -126,7 +129,7 @@ def start_codec_server(
     Stop it with ``server.close()``, then ``thread.join()``. Raises ``OSError`` when the port
     is taken and ``ValueError`` when the key is not base64.
     """
-    codec = AesGcmCodec(cipher_key)
+    codec = AesGcmCodec(cipher_key, data_keys)
     server = CodecServer(
         (host, port),
         codec,
@@ -220,6 +223,7 @@ def codec_server(
             loopback_only=host is None,
             ui_origins=ui_origin or DEFAULT_UI_ORIGINS,
             authorization=authorization,
+            data_keys=DataKeys(lambda: resolve(settings).database_url, cipher_key),
         )
     except ValueError:
         raise _fail("CHILDREG_CIPHER_KEY: not a base64 key") from None

@@ -26,10 +26,12 @@ from typing import IO
 from rich.console import Console
 from temporalio.client import Client
 
+from activities.keys import DataKeys
 from activities.registry import read_registry
 from workers.bootstrap import (
     Resolved,
     cipher_key,
+    data_keys,
     document_store,
     latest_position,
     migrate,
@@ -164,7 +166,11 @@ async def _serve(
         )
 
         address = f"127.0.0.1:{ports.temporal}"
-        codec = _codec_server(resolved.cipher_key, ports) if resolved.cipher_key else None
+        codec = (
+            _codec_server(resolved.cipher_key, ports, data_keys(resolved))
+            if resolved.cipher_key
+            else None
+        )
         if codec is not None:
             running.callback(codec.close)
         codec_endpoint = codec.url if codec is not None else None
@@ -260,10 +266,12 @@ def _load_demo_registry(resolved: Resolved, data_dir: Path, load: bool, console:
         print_registry_summary(console, store.summary())
 
 
-def _codec_server(cipher_key: str, ports: Ports) -> CodecServer:
+def _codec_server(cipher_key: str, ports: Ports, keys: DataKeys | None) -> CodecServer:
     """The codec server on loopback, so the temporal CLI and Web UI can read encrypted payloads."""
     ui = (f"http://127.0.0.1:{ports.ui}", f"http://localhost:{ports.ui}")
-    server, _ = start_codec_server(cipher_key, "127.0.0.1", ports.codec, ui_origins=ui)
+    server, _ = start_codec_server(
+        cipher_key, "127.0.0.1", ports.codec, ui_origins=ui, data_keys=keys
+    )
     return server
 
 
@@ -296,7 +304,9 @@ async def _wait_for_temporal(address: str, resolved: Resolved, supervisor: Super
                 f"the Temporal dev server exited ({server.returncode}); see temporal.log in the data directory"
             )
         try:
-            return await connect(address, "default", resolved.cipher_key)
+            return await connect(
+                address, "default", resolved.cipher_key, data_keys=data_keys(resolved)
+            )
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise StackError("the Temporal dev server did not answer within 60 s") from None

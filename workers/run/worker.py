@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from workers.bootstrap import (
     ACTIVITY_THREADS,
     build_activities,
+    data_keys,
     open_adapters,
     resolve,
     worker_notifications,
@@ -81,6 +82,7 @@ async def run_worker(
             settings.temporal_namespace,
             resolved.cipher_key,
             metrics_runtime(settings.metrics_port),
+            data_keys(resolved),
         )
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
             worker = registration_worker(client, settings.task_queue, activities, executor)

@@ -109,7 +109,8 @@ def test_an_inserted_forged_event_is_found(
     audit: Audit, sealed: dict[str, UUID], database_url: str
 ) -> None:
     # The strongest forgery without the key: a genuine encrypted event of another registration,
-    # appended to this one's history (it decrypts, but its link is not this history's).
+    # appended to this one's history. Under per-registration data keys (bound to the
+    # registration id) it no longer even decrypts there.
     target, donor = sealed["waiting"], sealed["approved"]
     sql(
         database_url,
@@ -123,7 +124,7 @@ def test_an_inserted_forged_event_is_found(
     code, found = findings(audit, "--all")
 
     assert code == 1
-    assert _at(found, target) == (5, "Approved: the stored link")
+    assert _at(found, target) == (5, "the payload cannot be decrypted or decoded")
 
 
 def test_a_forged_payload_that_is_not_encrypted_is_found(

@@ -1,0 +1,164 @@
+"""A data key per registration on a real PostgreSQL: events under it, older events under the
+service key, the key wrapped by the service key, and the same key store for every reader."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import UUID
+
+import psycopg
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from activities.keys import DataErased, DataKeys, wrapping_key
+from domain.contract import parse_request
+from domain.registration import ActorKind, Cause
+from domain.service import RegistrationService
+from projections.audit.store import EventDecoder, read_only_connection, stream
+from tests.builders import a_request
+from workers.bootstrap import event_store_env, registration_service
+
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def cause(request_id: str) -> Cause:
+    return Cause(ActorKind.UPSTREAM, "worker-1", f"registration-{request_id}", request_id, T0)
+
+
+@pytest.fixture
+def cipher_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@pytest.fixture
+def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]:
+    app = registration_service(database_url, cipher_key)
+    yield app
+    app.close()
+
+
+def submit(service: RegistrationService, request_id: str) -> UUID:
+    view = service.submit(parse_request(a_request(request_id=request_id)), cause(request_id))
+    return view.registration_id
+
+
+def stored_state(database_url: str, registration_id: UUID) -> bytes:
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT state FROM childreg_events WHERE originator_id = %s"
+            " ORDER BY originator_version LIMIT 1",
+            (registration_id,),
+        ).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
+def test_each_registration_is_encrypted_under_a_key_of_its_own(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    first = submit(service, "vssid-20261125-000001")
+    second = submit(service, "vssid-20261125-000002")
+
+    keys = DataKeys(database_url, cipher_key)
+    first_key, second_key = keys.key_for(first), keys.key_for(second)
+    keys.close()
+
+    assert first_key.key is not None
+    assert second_key.key is not None
+    assert first_key.key != second_key.key
+    assert first_key.key_id != second_key.key_id
+    state = stored_state(database_url, first)
+    nonce, tag, body = state[:12], state[12:28], state[28:]
+    assert AESGCM(first_key.key).decrypt(nonce, body + tag, first.bytes)
+    with pytest.raises(Exception):  # noqa: B017, PT011  (InvalidTag: not under the other key)
+        AESGCM(second_key.key).decrypt(nonce, body + tag, first.bytes)
+
+
+def test_the_key_table_holds_the_data_keys_wrapped_by_the_service_key(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    registration_id = submit(service, "vssid-20261125-000003")
+    keys = DataKeys(database_url, cipher_key)
+    data_key = keys.key_for(registration_id).key
+    keys.close()
+
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT wrapped FROM data_keys WHERE registration_id = %s", (registration_id,)
+        ).fetchone()
+
+    assert row is not None
+    assert data_key is not None
+    wrapped = bytes(row[0])
+    assert data_key not in wrapped
+    assert (
+        AESGCM(wrapping_key(cipher_key)).decrypt(wrapped[:12], wrapped[12:], registration_id.bytes)
+        == data_key
+    )
+
+
+def test_events_stored_under_the_service_key_before_stay_readable(
+    database_url: str, cipher_key: str
+) -> None:
+    before = RegistrationService(
+        env={
+            **event_store_env(database_url, None),
+            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+            "CIPHER_KEY": cipher_key,
+        }
+    )
+    old = before.submit(parse_request(a_request(request_id="vssid-20261125-000004")), cause("a"))
+    before.close()
+
+    after = registration_service(database_url, cipher_key)
+    read = after.get_by_request("vssid-20261125-000004")
+    new = submit(after, "vssid-20261125-000005")
+    after.close()
+
+    assert read.registration_id == old.registration_id
+    with psycopg.connect(database_url) as connection:
+        keyed = {
+            row[0] for row in connection.execute("SELECT registration_id FROM data_keys").fetchall()
+        }
+    assert keyed == {new}
+
+
+def test_the_audit_decoder_reads_through_the_same_key_store(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    registration_id = submit(service, "vssid-20261125-000006")
+    decoder = EventDecoder(event_store_env(database_url, cipher_key))
+
+    with read_only_connection(database_url) as connection:
+        events = [decoder.decode(row) for row in stream(connection, registration_id)]
+    decoder.close()
+
+    assert [type(event).__name__ for event in events] == ["Submitted"]
+
+
+def test_once_the_key_is_erased_nobody_reads_the_events(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    erased = submit(service, "vssid-20261125-000007")
+    kept = submit(service, "vssid-20261125-000008")
+    keys = DataKeys(database_url, cipher_key)
+
+    assert keys.erase(erased) is True
+    assert keys.erase(erased) is False
+    keys.close()
+
+    reader = registration_service(database_url, cipher_key)
+    with pytest.raises(DataErased):
+        reader.get_by_request("vssid-20261125-000007")
+    assert reader.get_by_request("vssid-20261125-000008").registration_id == kept
+    reader.close()
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT wrapped, erased_at FROM data_keys WHERE registration_id = %s", (erased,)
+        ).fetchone()
+    assert row is not None
+    assert row[0] is None
+    assert row[1] is not None
