@@ -29,8 +29,6 @@ from tests.integration.test_dev_stack import (
     query_status,
     start_dev,
 )
-from workers.embedded import generated_key
-from workers.temporal_client import connect
 from workflows.registration import TASK_QUEUE, ChildAccountRegistration
 
 NAMES = ("postgres", "temporal", "projector", "worker", "web")
@@ -141,7 +139,7 @@ def put_pictures(dev: Dev) -> tuple[str, str]:
 
 
 async def start_registration(dev: Dev, request_id: str, portrait: str, certificate: str) -> None:
-    client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+    client = await dev.client()
     body = a_request(
         request_id=request_id,
         guardian__social_insurance_code="7900000001",
@@ -185,7 +183,7 @@ def test_registrations_in_flight_move_on_within_15_s_of_a_new_worker(
 
 
 async def until_moved_on(dev: Dev, ids: list[str], timeout: float) -> dict[str, Any]:
-    client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+    client = await dev.client()
     deadline = time.monotonic() + timeout
     while True:
         states = {}
