@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from web.access_log import AccessLog
+from web.console.routes import console_routes
 from web.declarations import declaration_routes
 from web.dependencies import WebDependencies
 from web.errors import error_response
@@ -40,6 +41,8 @@ def create_app(deps: WebDependencies) -> FastAPI:
     app.include_router(declaration_routes(deps, pages))
     app.include_router(intake_routes(deps))
     app.include_router(health_routes(deps))
+    if deps.console is not None:
+        app.include_router(console_routes(deps.console, deps.registry, deps.clock))
     app.mount("/static", StaticFiles(directory=str(files("web") / "static")), name="static")
 
     @app.exception_handler(HTTPException)
