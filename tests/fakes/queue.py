@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.service import RegistrationService
+from projections.base import Row
 from projections.queue import OfficeQueue, QueueEntry, _leaves_the_queue, evolve
 
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -21,13 +22,14 @@ class InMemoryQueue:
 
     def __call__(self, office_code: str, supervisor: bool) -> OfficeQueue:
         self.asked.append((office_code, supervisor))
-        rows = []
+        rows: list[Row] = []
         for registration_id in self.registrations:
-            row = None
+            row: Row | None = None
             for event in self._service.history(registration_id):
                 row = None if _leaves_the_queue(event) else evolve(row, event)
-            mine = row and row["awaiting"] and row["office_code"] == office_code
-            if mine and (not supervisor or row["escalated"]):
+            if row is None or not row["awaiting"] or row["office_code"] != office_code:
+                continue
+            if not supervisor or row["escalated"]:
                 rows.append(row)
         if supervisor:
             rows.sort(key=lambda r: (r["deadline"] or _LAST, str(r["registration_id"])))
