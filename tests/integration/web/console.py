@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 from fastapi import FastAPI
 
 from activities.documents import DocumentStore
 from activities.notifications.links import LinkSigner
+from domain.contract import RegistrationRequest
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
-from tests.builders.registry import registry_data
+from tests.builders import a_request
+from tests.builders.registry import CHILD, GUARDIAN, OFFICE, REVIEWER, SUPERVISOR, registry_data
 from tests.fakes.credentials import InMemoryReviewerCredentials
 from tests.fakes.queue import InMemoryQueue
 from tests.fakes.registry import InMemoryRegistry
-from tests.integration.web.conftest import CIPHER_KEY, CLIENT, LINK_SECRET, Clocks
+from tests.integration.web.conftest import CIPHER_KEY, CLIENT, LINK_SECRET, SUBMITTED, Clocks
 from web.app import create_app
 from web.console.dependencies import ConsoleDependencies
 from web.console.signin import hash_password
@@ -83,3 +88,43 @@ async def sign_in(
         "/console/login",
         data={"csrf_token": csrf_of(form.text), "reviewer_id": reviewer_id, "password": password},
     )
+
+
+def a_cause(command_id: str, at: datetime = SUBMITTED) -> Cause:
+    return Cause(ActorKind.SYSTEM, "tests", "console-test", command_id, at)
+
+
+def waiting(
+    web: ConsoleWeb,
+    request_id: str,
+    *,
+    office_code: str = OFFICE,
+    deadline: datetime = SUBMITTED + timedelta(days=3),
+    overdue: bool = False,
+    supplemented: bool = False,
+) -> UUID:
+    """A registration of ``office_code`` awaiting review, projected by the queue fake."""
+    request = RegistrationRequest.model_validate(
+        a_request(request_id=request_id, office_code=office_code)
+    )
+    service = web.service
+    rid = service.submit(request, a_cause(f"submit:{request_id}")).registration_id
+    service.execute(rid, Registration.verify_identity, CHILD, GUARDIAN, [], a_cause("identity"))
+    documents: dict[str, dict[str, str]] = {"portrait": {}, "birth_certificate": {}}
+    service.execute(rid, Registration.store_documents, documents, [], a_cause("docs"))
+    expires = SUBMITTED + timedelta(days=30)
+    service.execute(rid, Registration.request_review, deadline, expires, a_cause("review"))
+    if supplemented:
+        service.execute(
+            rid, Registration.request_supplement, "d-1", REVIEWER, ["portrait"], "Ảnh mờ",
+            expires, a_cause("supplement"),
+        )  # fmt: skip
+        service.execute(
+            rid, Registration.provide_supplement, {"portrait": "new"}, a_cause("provided")
+        )
+        service.execute(rid, Registration.store_documents, documents, [], a_cause("docs-2"))
+        service.execute(rid, Registration.request_review, deadline, expires, a_cause("review-2"))
+    if overdue:
+        service.execute(rid, Registration.mark_overdue, [SUPERVISOR], a_cause("overdue"))
+    web.queue.registrations.append(rid)
+    return rid
