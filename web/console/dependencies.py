@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from activities.reviewer_credentials import ReviewerCredentials
 from projections.queue import OfficeQueue
+from web.console.decisions import DecisionSender
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 
@@ -21,4 +22,6 @@ class ConsoleDependencies:
     session_secret: str
     """Signs the session cookie; at least 32 characters, the same in every web process."""
     queue: QueueReader
+    decide: DecisionSender
+    """The Temporal update ``decide`` of a registration's workflow."""
     idle_timeout: timedelta = IDLE_TIMEOUT

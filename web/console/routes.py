@@ -182,10 +182,7 @@ def templates() -> Environment:
     )
 
 
-def console_routes(
-    deps: ConsoleDependencies, registry: RegistryLookups, clock: Callable[[], datetime]
-) -> APIRouter:
-    console = Console(deps, registry, templates(), clock)
+def session_routes(console: Console, clock: Callable[[], datetime]) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
     @router.get("")

@@ -31,6 +31,7 @@ from activities.reviewer_credentials import PostgresReviewerCredentials
 from projections.catalogue import digest_key
 from projections.queries import ReadModels
 from web.app import create_app
+from web.console.decisions import TemporalDecisions
 from web.console.dependencies import ConsoleDependencies
 from web.dependencies import Probe, WebDependencies
 from workers.bootstrap import (
@@ -118,6 +119,9 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
             credentials=PostgresReviewerCredentials(pool),
             session_secret=console_session_secret(resolved.link_secret),
             queue=lambda office, supervisor: read_models.queue(office, supervisor=supervisor),
+            decide=TemporalDecisions(
+                lambda: connect(temporal_address(settings), settings.temporal_namespace, None)
+            ),
         )
         try:
             yield create_app(

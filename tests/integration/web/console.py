@@ -18,8 +18,10 @@ from domain.contract import RegistrationRequest
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 from tests.builders import a_request
+from tests.builders.images import sharp_jpeg
 from tests.builders.registry import CHILD, GUARDIAN, OFFICE, REVIEWER, SUPERVISOR, registry_data
 from tests.fakes.credentials import InMemoryReviewerCredentials
+from tests.fakes.decisions import InProcessDecisions
 from tests.fakes.queue import InMemoryQueue
 from tests.fakes.registry import InMemoryRegistry
 from tests.integration.web.conftest import CIPHER_KEY, CLIENT, LINK_SECRET, SUBMITTED, Clocks
@@ -42,6 +44,7 @@ class ConsoleWeb:
     queue: InMemoryQueue
     clocks: Clocks
     documents: DocumentStore
+    decisions: InProcessDecisions
 
     def client(self, base_url: str = "http://testserver") -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=CLIENT)
@@ -57,6 +60,7 @@ def console_web(tmp_path: Path) -> ConsoleWeb:
     credentials = InMemoryReviewerCredentials()
     registry = InMemoryRegistry(registry_data())
     queue = InMemoryQueue(service)
+    decisions = InProcessDecisions(service, registry, clocks.wall)
     documents = DocumentStore(tmp_path / "documents", CIPHER_KEY)
     deps = WebDependencies(
         registrations=service,
@@ -68,10 +72,12 @@ def console_web(tmp_path: Path) -> ConsoleWeb:
         clock=clocks.wall,
         monotonic=clocks.monotonic,
         console=ConsoleDependencies(
-            credentials=credentials, session_secret=SESSION_SECRET, queue=queue
+            credentials=credentials, session_secret=SESSION_SECRET, queue=queue, decide=decisions
         ),
     )
-    return ConsoleWeb(create_app(deps), service, credentials, registry, queue, clocks, documents)
+    return ConsoleWeb(
+        create_app(deps), service, credentials, registry, queue, clocks, documents, decisions
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -110,8 +116,14 @@ def waiting(
     service = web.service
     rid = service.submit(request, a_cause(f"submit:{request_id}")).registration_id
     service.execute(rid, Registration.verify_identity, CHILD, GUARDIAN, [], a_cause("identity"))
-    documents: dict[str, dict[str, str]] = {"portrait": {}, "birth_certificate": {}}
-    service.execute(rid, Registration.store_documents, documents, [], a_cause("docs"))
+    documents = {
+        name: {"file": str(web.documents.keep(rid, name, image, "jpg").relative_to(
+            web.documents.root / "registrations" / str(rid)
+        ))}
+        for name, image in (("portrait", sharp_jpeg(1)), ("birth_certificate", sharp_jpeg(2)))
+    }  # fmt: skip
+    warnings = ["documents.portrait: the photo is small"]
+    service.execute(rid, Registration.store_documents, documents, warnings, a_cause("docs"))
     expires = SUBMITTED + timedelta(days=30)
     service.execute(rid, Registration.request_review, deadline, expires, a_cause("review"))
     if supplemented:
