@@ -120,7 +120,9 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
             session_secret=console_session_secret(resolved.link_secret),
             queue=lambda office, supervisor: read_models.queue(office, supervisor=supervisor),
             decide=TemporalDecisions(
-                lambda: connect(temporal_address(settings), settings.temporal_namespace, None)
+                lambda: connect(
+                    temporal_address(settings), settings.temporal_namespace, resolved.cipher_key
+                )
             ),
         )
         try:
