@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from argon2 import PasswordHasher
+
 from activities.reviewer_credentials import ReviewerCredentials
 from projections.queue import OfficeQueue
 from web.console.decisions import DecisionSender
@@ -25,3 +27,5 @@ class ConsoleDependencies:
     decide: DecisionSender
     """The Temporal update ``decide`` of a registration's workflow."""
     idle_timeout: timedelta = IDLE_TIMEOUT
+    hasher: PasswordHasher | None = None
+    """argon2id with argon2-cffi's defaults when None; the tests hand a cheaper argon2id."""

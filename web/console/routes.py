@@ -23,7 +23,7 @@ from domain.registry import RegistryLookups, Reviewer, ReviewerRole
 from projections.queue import QueueEntry
 from web.console.dependencies import ConsoleDependencies
 from web.console.session import Session, Sessions
-from web.console.signin import Authenticator, SignInResult
+from web.console.signin import HASHER, Authenticator, SignInResult
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 PAGE_SIZE = 20
@@ -68,7 +68,7 @@ class Console:
         self._environment = environment
         self._clock = clock
         self._sessions = Sessions(deps.session_secret, deps.idle_timeout)
-        self.authenticator = Authenticator(deps.credentials, registry, clock)
+        self.authenticator = Authenticator(deps.credentials, registry, clock, deps.hasher or HASHER)
 
     # --- sessions ----------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 HASHER = PasswordHasher()
 """argon2-cffi's defaults: argon2id, RFC 9106's low-memory parameters."""
 
-_DUMMY_HASH = HASHER.hash("a password nobody has; verified to take as long as a real one")
+_DUMMY = "a password nobody has; verified to take as long as a real one"
 
 
 class SignInResult(StrEnum):
@@ -49,10 +49,10 @@ class PasswordRejected(ValueError):
     """A password that may not be set; the message names the rule."""
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    return HASHER.hash(password)
+    return hasher.hash(password)
 
 
 class Authenticator:
@@ -63,7 +63,12 @@ class Authenticator:
         credentials: ReviewerCredentials,
         registry: RegistryLookups,
         clock: Callable[[], datetime],
+        hasher: PasswordHasher = HASHER,
     ) -> None:
+        """``hasher`` only verifies (each hash carries its own parameters) and hashes the dummy
+        an unknown id is checked against, so that a miss costs as long as a wrong password."""
+        self._hasher = hasher
+        self._dummy = hasher.hash(_DUMMY)
         self._credentials = credentials
         self._registry = registry
         self._clock = clock
@@ -97,9 +102,10 @@ class Authenticator:
         log.info("console.sign_in_refused", outcome=outcome.value)  # no id: it may be mistyped
         return SignIn(result)
 
-    @staticmethod
-    def _verify(password_hash: str | None, password: str) -> bool:
+    def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
         except (VerificationError, InvalidHashError):
             return False

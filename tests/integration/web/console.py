@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from activities.documents import DocumentStore
@@ -32,6 +33,8 @@ from web.dependencies import WebDependencies
 
 SESSION_SECRET = "a-console-session-secret-of-the-tests-0123456789"
 PASSWORD = "mật khẩu rất dài 2026"
+CHEAP_ARGON2ID = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""argon2id still, at a cost the tests can afford hundreds of times."""
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -51,7 +54,8 @@ class ConsoleWeb:
         return httpx.AsyncClient(transport=transport, base_url=base_url)
 
     def set_password(self, reviewer_id: str, password: str = PASSWORD) -> None:
-        self.credentials.set_password(reviewer_id, hash_password(password), self.clocks.now)
+        hashed = hash_password(password, CHEAP_ARGON2ID)
+        self.credentials.set_password(reviewer_id, hashed, self.clocks.now)
 
 
 def console_web(tmp_path: Path) -> ConsoleWeb:
@@ -72,7 +76,11 @@ def console_web(tmp_path: Path) -> ConsoleWeb:
         clock=clocks.wall,
         monotonic=clocks.monotonic,
         console=ConsoleDependencies(
-            credentials=credentials, session_secret=SESSION_SECRET, queue=queue, decide=decisions
+            credentials=credentials,
+            session_secret=SESSION_SECRET,
+            queue=queue,
+            decide=decisions,
+            hasher=CHEAP_ARGON2ID,
         ),
     )
     return ConsoleWeb(
