@@ -212,3 +212,8 @@ def test_the_queue_needs_a_signed_in_reviewer(dev: Dev, browser: Browser) -> Non
 
     assert page.url.endswith("/console/login")
     context.close()
+
+
+def test_the_banner_says_where_the_console_is_and_how_to_sign_in(dev: Dev) -> None:
+    assert f"Console       {web_url(dev)}/console/login" in dev.output
+    assert "password: childreg reviewers set-password rv-79001-01" in " ".join(dev.output.split())
