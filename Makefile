@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy domain workflows activities projections workers web tests
 
-test: lint typecheck
+# The console's browser test drives Debian's chromium (never a downloaded browser); on a fresh
+# machine (CI runs as root) it is installed with apt.
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update && apt-get install -y chromium)
+
+test: lint typecheck chromium
 	$(BIN)/pytest
+
+# The README's screenshots of the reviewer console, taken by its browser test on a real stack.
+screenshots: $(STAMP) chromium
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/pytest tests/e2e/test_console_browser.py -q
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from web.access_log import AccessLog
+from web.console.router import console_routes
 from web.declarations import declaration_routes
 from web.dependencies import WebDependencies
 from web.errors import error_response
@@ -40,6 +41,12 @@ def create_app(deps: WebDependencies) -> FastAPI:
     app.include_router(declaration_routes(deps, pages))
     app.include_router(intake_routes(deps))
     app.include_router(health_routes(deps))
+    if deps.console is not None:
+        app.include_router(
+            console_routes(
+                deps.console, deps.registry, deps.registrations, deps.documents, deps.clock
+            )
+        )
     app.mount("/static", StaticFiles(directory=str(files("web") / "static")), name="static")
 
     @app.exception_handler(HTTPException)
@@ -47,6 +54,8 @@ def create_app(deps: WebDependencies) -> FastAPI:
         # A guardian who mistyped their link sees the same page as for any invalid link.
         if error.status_code == 404 and request.url.path.startswith("/declarations"):
             return HTMLResponse(pages.invalid(), status_code=404)
+        if error.status_code == 404 and request.url.path.startswith("/console"):
+            return HTMLResponse(pages.console_not_found(), status_code=404)
         return error_response(error.status_code, "path", str(error.detail))
 
     @app.exception_handler(RequestValidationError)

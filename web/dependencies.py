@@ -14,6 +14,7 @@ from activities.notifications.links import LinkSigner
 from domain.contract import RegistrationRequest
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService
+from web.console.dependencies import ConsoleDependencies
 
 Probe = Callable[[], Awaitable[None]]
 """A readiness check: returns when the dependency answers, raises (or hangs) when it does not."""
@@ -69,3 +70,5 @@ class WebDependencies:
     """Wall-clock time for the links' expiry and the recorded views."""
     monotonic: Callable[[], float] | None = None
     """The rate limiter's clock (``time.monotonic`` when None); tests step it by hand."""
+    console: ConsoleDependencies | None = None
+    """The reviewer console (``/console``); None: not served."""

@@ -47,6 +47,10 @@ class Pages:
         """The one page for every link that is not valid, whatever the cause (no oracle)."""
         return self._render("invalid.html.j2")
 
+    def console_not_found(self) -> str:
+        """The console's one page for an unknown registration and another office's."""
+        return self._render("console/not_found.html.j2", reviewer=None)
+
     def expired(self) -> str:
         return self._render("expired.html.j2")
 

@@ -14,6 +14,12 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 
+CONSOLE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The reviewer console posts its forms to itself and runs its own static scripts, no inline ones."""
+
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -39,6 +45,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                if scope["path"].startswith("/console"):
+                    headers["Content-Security-Policy"] = CONSOLE_CONTENT_SECURITY_POLICY
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -15,6 +15,8 @@ for what they need; nothing below connects at import time. In order:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +45,7 @@ from activities.notifications.render import Renderer
 from activities.recording import RecordingActivities
 from activities.registry import store as registry_store
 from activities.registry.store import PostgresRegistry
+from activities.reviewer_credentials import PostgresReviewerCredentials
 from domain.identity import ChildClaims, IdentityCheck
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService
@@ -183,6 +186,7 @@ def migrate(database_url: str) -> list[str]:
         PostgresChildClaims(pool).create_schema()
         PostgresChildAccounts(pool).create_schema()
         keys.DataKeys.create_schema(pool)
+        PostgresReviewerCredentials(pool).create_schema()
         with pool.connection() as connection:
             create_audit_tables(connection)
     read_models = create_read_models(event_store_env(database_url, None))
@@ -192,6 +196,7 @@ def migrate(database_url: str) -> list[str]:
         "child claims",
         "child accounts",
         "data keys",
+        "reviewer credentials",
         "audit seals",
         *read_models,
     ]
@@ -244,6 +249,31 @@ def registry(resolved: Resolved) -> Iterator[PostgresRegistry]:
         yield store
     finally:
         pool.close()
+
+
+@contextmanager
+def reviewer_credentials(
+    resolved: Resolved,
+) -> Iterator[tuple[PostgresReviewerCredentials, PostgresRegistry]]:
+    """The reviewers' passwords beside the registry, on a small pool closed on exit, their
+    schema created if missing (``childreg reviewers set-password`` may come before ``db migrate``)."""
+    pool: ConnectionPool = ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=False)
+    pool.open()
+    try:
+        credentials = PostgresReviewerCredentials(pool)
+        credentials.create_schema()
+        store = PostgresRegistry(pool)
+        store.create_schema()
+        yield credentials, store
+    finally:
+        pool.close()
+
+
+def console_session_secret(link_secret: str) -> str:
+    """The console's cookie-signing secret, derived from the link secret with a label of its own."""
+    return hmac.new(
+        link_secret.encode(), b"childreg/console/session/v1", hashlib.sha256
+    ).hexdigest()
 
 
 # --- the worker's adapters and activities ---------------------------------------------------------

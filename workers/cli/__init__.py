@@ -7,7 +7,7 @@ One module per command group, each with a ``register(app)``:
   ``withdraw``);
 - ``query``: the read models (``status``, ``queue``, ``guardian``, ``stats``, ``projections``);
 - ``audit``: the auditors' commands; ``registry``: the registry's data; ``db``: ``db migrate`` and
-  ``schema``; ``notifications``: ``notifications preview``.
+  ``schema``; ``notifications``: ``notifications preview``; ``reviewers``: console passwords.
 
 ``common`` holds what they share (the settings or exit 2, "JSON or a table"), ``tables`` how the
 answers print.
@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from workers.cli import audit, db, notifications, query, registry, run, workflow
+from workers.cli import audit, db, notifications, query, registry, reviewers, run, workflow
 from workers.settings import ENV_PREFIX, LogFormat
 
 app = typer.Typer(
@@ -29,7 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for group in (registry, db, run, workflow, query, audit, notifications):
+for group in (registry, db, run, workflow, query, audit, notifications, reviewers):
     group.register(app)
 
 

@@ -332,6 +332,8 @@ def _print_stack(console: Console, stack: Stack) -> None:
             f"with a token of CHILDREG_INTAKE_TOKENS, else {Path(stack.sms_dir).parent}"
             "/keys/intake.token)"
         )
+        console.print(f"Console       {stack.web}/console/login (reviewers)")
+        console.print("              password: childreg reviewers set-password rv-79001-01")
 
 
 async def _play_demo(

@@ -24,16 +24,25 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 from temporalio.client import Client
 
+from activities import reviewer_credentials
 from activities.notifications.links import LinkSigner
 from activities.registry import PostgresRegistry
+from activities.reviewer_credentials import PostgresReviewerCredentials
+from projections.catalogue import digest_key
+from projections.queries import ReadModels
 from web.app import create_app
+from web.console.decisions import TemporalDecisions
+from web.console.dependencies import ConsoleDependencies
 from web.dependencies import Probe, WebDependencies
 from workers.bootstrap import (
     WORKER_TABLES,
+    console_session_secret,
+    data_keys,
     document_store,
     registration_service,
     require_tables,
     resolve,
+    tables_created,
 )
 from workers.embedded import generated_key
 from workers.settings import Settings
@@ -99,20 +108,36 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
     pool = ConnectionPool(resolved.database_url, min_size=1, max_size=POOL_SIZE, open=False)
     pool.open(wait=True)
     try:
-        require_tables(pool, WORKER_TABLES)
+        require_tables(pool, (*WORKER_TABLES, *tables_created(reviewer_credentials.SCHEMA)))
         service = registration_service(
             resolved.database_url, resolved.cipher_key, create_tables=False
         )
         tokens = intake_tokens(settings)
         if not tokens:
             log.warning("intake.disabled", why="CHILDREG_INTAKE_TOKENS is not set")
+        read_models = ReadModels(pool, digest_key(resolved.link_secret))
+        # A registration's documents and Temporal payloads are under its own data key.
+        registration_keys = data_keys(resolved)
+        console = ConsoleDependencies(
+            credentials=PostgresReviewerCredentials(pool),
+            session_secret=console_session_secret(resolved.link_secret),
+            queue=lambda office, supervisor: read_models.queue(office, supervisor=supervisor),
+            decide=TemporalDecisions(
+                lambda: connect(
+                    temporal_address(settings),
+                    settings.temporal_namespace,
+                    resolved.cipher_key,
+                    data_keys=registration_keys,
+                )
+            ),
+        )
         try:
             yield create_app(
                 WebDependencies(
                     registrations=service,
                     registry=PostgresRegistry(pool),
                     links=LinkSigner(resolved.link_secret),
-                    documents=document_store(settings, resolved.cipher_key),
+                    documents=document_store(settings, resolved.cipher_key, registration_keys),
                     intake_tokens=tokens,
                     client_key=client_address_key(resolved.link_secret),
                     probes={
@@ -121,10 +146,13 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
                             temporal_address(settings), settings.temporal_namespace
                         ),
                     },
+                    console=console,
                 )
             )
         finally:
             service.close()
+            if registration_keys is not None:
+                registration_keys.close()
     finally:
         pool.close()
 

@@ -1,0 +1,221 @@
+"""The registration page: the declaration, the warnings, both documents, the history and the
+decision form.
+
+A registration of another office and an unknown request id get the same 404 page, its documents
+included: a reviewer learns nothing of what they may not see. The documents are decrypted here
+and streamed to the signed-in reviewer of the office only (``Cache-Control: no-store``, like every
+answer). The decision form carries a decision id fixed when the page was rendered, so a double
+click or a resubmitted form decides once (the workflow's update is idempotent by decision id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from activities.documents import DocumentStore
+from domain.contract import REQUIRED_DOCUMENTS, DecideUpdate, Outcome
+from domain.errors import RegistrationNotFound
+from domain.reasons import CATALOGUE, REVIEWER_CODES
+from domain.registry import Reviewer
+from domain.service import RegistrationService, RegistrationView
+from projections.audit.timeline import timeline
+from web.console.decisions import DecisionRefused, DecisionSender, in_vietnamese
+from web.console.routes import Console, vietnam_time
+from web.console.session import Session
+
+log = structlog.get_logger(__name__)
+
+DOCUMENT_LABELS = {"portrait": "Ảnh chân dung", "birth_certificate": "Giấy khai sinh"}
+MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
+STATES = {
+    "submitted": "Đã tiếp nhận",
+    "identity_verified": "Đã kiểm tra danh tính",
+    "documents_stored": "Đã lưu giấy tờ",
+    "awaiting_review": "Chờ duyệt",
+    "supplement_requested": "Chờ bổ sung",
+    "supplement_provided": "Đã bổ sung",
+    "approved": "Đã phê duyệt",
+    "rejected": "Đã từ chối",
+    "auto_rejected": "Từ chối tự động",
+    "withdrawn": "Đã rút hồ sơ",
+    "expired": "Hết hạn",
+    "account_activated": "Đã kích hoạt tài khoản",
+}
+
+
+REASON_LABELS = {
+    "PHOTO_UNCLEAR": "Ảnh chân dung không rõ",
+    "BIRTH_CERTIFICATE_MISMATCH": "Giấy khai sinh không khớp với tờ khai",
+    "RELATIONSHIP_NOT_PROVEN": "Chưa chứng minh được quan hệ giám hộ",
+    "DOCUMENTS_INSUFFICIENT": "Giấy tờ không đủ",
+    "OTHER": "Khác (ghi chú bắt buộc)",
+}
+"""The reviewer's short labels; the guardian reads the catalogue's own text."""
+
+
+def reviewer_reasons() -> list[tuple[str, str, bool]]:
+    """The select's options: (code, Vietnamese label, note required)."""
+    return sorted(
+        (
+            (code, REASON_LABELS.get(code, code), CATALOGUE[code].note_required)
+            for code in REVIEWER_CODES
+        ),
+        key=lambda option: (option[0] == "OTHER", option[0]),
+    )
+
+
+class NotVisible(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(404, "no registration with this request id")
+
+
+def registration_routes(
+    console: Console,
+    service: RegistrationService,
+    documents: DocumentStore,
+    decide: DecisionSender,
+    clock: Callable[[], datetime],
+) -> APIRouter:
+    router = APIRouter(prefix="/console/registrations", include_in_schema=False)
+
+    async def visible(request_id: str, reviewer: Reviewer) -> RegistrationView:
+        try:
+            view = await asyncio.to_thread(service.get_by_request, request_id)
+        except RegistrationNotFound:
+            raise NotVisible() from None
+        if view.office_code != reviewer.office_code:
+            log.warning("console.other_office", reviewer_id=reviewer.reviewer_id)
+            raise NotVisible()
+        return view
+
+    async def page(
+        request: Request,
+        session: Session,
+        reviewer: Reviewer,
+        view: RegistrationView,
+        *,
+        message: str | None = None,
+        notice: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        history = await asyncio.to_thread(service.history, view.registration_id)
+        return console.page(
+            request,
+            session,
+            "console/registration.html.j2",
+            status,
+            reviewer=reviewer,
+            view=view,
+            declaration=view.request,
+            state=STATES.get(view.state.value, view.state.value),
+            awaiting=view.state.value == "awaiting_review",
+            documents=[(name, DOCUMENT_LABELS.get(name, name)) for name in view.documents],
+            required_documents=[(name, DOCUMENT_LABELS[name]) for name in REQUIRED_DOCUMENTS],
+            timeline=timeline(history),
+            reasons=reviewer_reasons(),
+            decision_id=str(uuid.uuid4()),
+            message=message,
+            notice=notice,
+            vietnam_time=vietnam_time,
+        )
+
+    @router.get("/{request_id}")
+    async def show(request: Request, request_id: str) -> Response:
+        session = console.session(request)
+        reviewer = await console.reviewer(session)
+        if session is None or reviewer is None:
+            return console.redirect(request, "/console/login")
+        view = await visible(request_id, reviewer)
+        notice = "Đã ghi nhận quyết định." if request.query_params.get("done") else None
+        return await page(request, session, reviewer, view, notice=notice)
+
+    @router.get("/{request_id}/documents/{name}")
+    async def document(request: Request, request_id: str, name: str) -> Response:
+        session = console.session(request)
+        reviewer = await console.reviewer(session)
+        if session is None or reviewer is None:
+            raise NotVisible()
+        view = await visible(request_id, reviewer)
+        kept: dict[str, Any] | None = view.documents.get(name)
+        if not kept or "file" not in kept:
+            raise NotVisible()
+        path = documents.root / "registrations" / str(view.registration_id) / Path(kept["file"])
+        data = await asyncio.to_thread(documents.read_kept, path, view.registration_id, name)
+        extension = Path(kept["file"]).name.split(".")[1]
+        return Response(
+            data,
+            media_type=MEDIA_TYPES.get(extension, "application/octet-stream"),
+            headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+        )
+
+    @router.post("/{request_id}/decide")
+    async def decide_form(request: Request, request_id: str) -> Response:
+        session = console.session(request)
+        fields = await console.form(request, session)
+        reviewer = await console.reviewer(session)
+        if session is None or reviewer is None:
+            return console.redirect(request, "/console/login")
+        view = await visible(request_id, reviewer)
+        body = parse_qs((await request.body()).decode("utf-8", "replace"))
+        outcome = fields.get("outcome", "")
+        try:
+            decision = DecideUpdate.model_validate(
+                {
+                    "decision_id": fields.get("decision_id", ""),
+                    "reviewer_id": reviewer.reviewer_id,  # the session's, never the form's
+                    "outcome": outcome,
+                    "reason_code": (fields.get("reason_code") or None)
+                    if outcome == "reject"
+                    else None,
+                    "note": fields.get("note", "").strip() or None,
+                    "documents": body.get("documents") if outcome == "request_supplement" else None,
+                }
+            )
+        except ValidationError as error:
+            where = ".".join(str(p) for p in error.errors()[0]["loc"])
+            log.info("console.decision_invalid", field=where)
+            return await page(
+                request, session, reviewer, view,
+                message=_INVALID.get(where, "Quyết định chưa đủ thông tin."), status=400,
+            )  # fmt: skip
+        if (
+            decision.outcome is Outcome.REJECT
+            and decision.reason_code == "OTHER"
+            and not decision.note
+        ):
+            return await page(
+                request, session, reviewer, view,
+                message="Lý do “Khác” cần ghi chú.", status=400,
+            )  # fmt: skip
+        try:
+            await decide(request_id, decision)
+        except DecisionRefused as refused:
+            view = await visible(request_id, reviewer)
+            return await page(
+                request, session, reviewer, view, message=in_vietnamese(str(refused)), status=409
+            )
+        return console.redirect(
+            request, f"/console/registrations/{request_id}?done=1", session.touched(clock())
+        )
+
+    return router
+
+
+_INVALID = {
+    "decision_id": "Mã quyết định không hợp lệ: tải lại trang.",
+    "outcome": "Hãy chọn một quyết định.",
+    "documents": "Hãy chọn giấy tờ cần bổ sung.",
+    "note": "Ghi chú quá dài.",
+}
