@@ -25,9 +25,7 @@ from tests.builders import a_request
 from tests.builders.images import sharp_jpeg
 from tests.e2e.test_web_e2e import put_document, web_url
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
-from workers.embedded import generated_key
 from workers.run.demo import DEMO_REGISTRY
-from workers.temporal_client import connect
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "mật khẩu của Thu Hà 2026"
@@ -89,7 +87,7 @@ def in_a_thread(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 def waiting_for_review(dev: Dev, request: dict[str, Any]) -> Any:
     async def run() -> Any:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        client = await dev.client()
         handle = await client.start_workflow(
             "ChildAccountRegistration",
             request,
@@ -109,7 +107,7 @@ def waiting_for_review(dev: Dev, request: dict[str, Any]) -> Any:
 
 def result_of(dev: Dev, request_id: str) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        client = await connect(dev.address, "default", generated_key(dev.data_dir, "cipher.key"))
+        client = await dev.client()
         handle = client.get_workflow_handle(f"registration-{request_id}")
         result: dict[str, Any] = await asyncio.wait_for(handle.result(), 90)
         return result
