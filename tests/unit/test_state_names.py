@@ -14,7 +14,7 @@ from pathlib import Path
 from domain.lifecycle import State
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("domain", "workflows", "activities", "projections", "workers")
+SCANNED = ("domain", "workflows", "activities", "projections", "workers", "web")
 THE_DEFINITION = ROOT / "domain" / "lifecycle.py"
 
 OTHER_VOCABULARIES: dict[str, set[str]] = {

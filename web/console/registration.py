@@ -25,11 +25,14 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from activities.documents import DocumentStore
+from activities.notifications.declaration import RELATIONSHIP_LABELS
 from domain.contract import REQUIRED_DOCUMENTS, DecideUpdate, Outcome
 from domain.errors import RegistrationNotFound
+from domain.lifecycle import State
 from domain.reasons import CATALOGUE, REVIEWER_CODES
 from domain.registry import Reviewer
 from domain.service import RegistrationService, RegistrationView
+from domain.values import Relationship
 from projections.audit.timeline import timeline
 from web.console.decisions import DecisionRefused, DecisionSender, in_vietnamese
 from web.console.routes import Console, vietnam_time
@@ -39,20 +42,38 @@ log = structlog.get_logger(__name__)
 
 DOCUMENT_LABELS = {"portrait": "Ảnh chân dung", "birth_certificate": "Giấy khai sinh"}
 MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
-STATES = {
-    "submitted": "Đã tiếp nhận",
-    "identity_verified": "Đã kiểm tra danh tính",
-    "documents_stored": "Đã lưu giấy tờ",
-    "awaiting_review": "Chờ duyệt",
-    "supplement_requested": "Chờ bổ sung",
-    "supplement_provided": "Đã bổ sung",
-    "approved": "Đã phê duyệt",
-    "rejected": "Đã từ chối",
-    "auto_rejected": "Từ chối tự động",
-    "withdrawn": "Đã rút hồ sơ",
-    "expired": "Hết hạn",
-    "account_activated": "Đã kích hoạt tài khoản",
+STATES: dict[State, str] = {
+    State.SUBMITTED: "Đã tiếp nhận",
+    State.IDENTITY_VERIFIED: "Đã kiểm tra danh tính",
+    State.DOCUMENTS_STORED: "Đã lưu giấy tờ",
+    State.AWAITING_REVIEW: "Chờ duyệt",
+    State.SUPPLEMENT_REQUESTED: "Chờ bổ sung",
+    State.SUPPLEMENT_PROVIDED: "Đã bổ sung",
+    State.APPROVED: "Đã phê duyệt",
+    State.REJECTED: "Đã từ chối",
+    State.AUTO_REJECTED: "Từ chối tự động",
+    State.WITHDRAWN: "Đã rút hồ sơ",
+    State.EXPIRED: "Hết hạn",
+    State.ACCOUNT_ACTIVATED: "Đã kích hoạt tài khoản",
 }
+
+
+def _relationship(request: dict[str, Any]) -> str:
+    """The guardian's relationship in Vietnamese ("Cha", "Mẹ", …) as the declaration prints it."""
+    guardian = request.get("guardian")
+    declared = guardian.get("relationship") if isinstance(guardian, dict) else None
+    try:
+        return RELATIONSHIP_LABELS[Relationship(str(declared))]
+    except (KeyError, ValueError):
+        return ""
+
+
+def _submitted(request: dict[str, Any]) -> str:
+    """When it was submitted, in Vietnam time; empty for a request that broke the contract."""
+    try:
+        return vietnam_time(datetime.fromisoformat(str(request.get("submitted_at"))))
+    except ValueError:
+        return ""
 
 
 REASON_LABELS = {
@@ -119,8 +140,10 @@ def registration_routes(
             reviewer=reviewer,
             view=view,
             declaration=view.request,
-            state=STATES.get(view.state.value, view.state.value),
-            awaiting=view.state.value == "awaiting_review",
+            relationship=_relationship(view.request),
+            submitted=_submitted(view.request),
+            state=STATES[view.state],
+            awaiting=view.state is State.AWAITING_REVIEW,
             documents=[(name, DOCUMENT_LABELS.get(name, name)) for name in view.documents],
             required_documents=[(name, DOCUMENT_LABELS[name]) for name in REQUIRED_DOCUMENTS],
             timeline=timeline(history),
