@@ -44,7 +44,7 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg_pool import ConnectionPool
 
 from activities.aes_gcm import seal, unseal
-from activities.schema import create_schema
+from activities.schema import apply_schema, create_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_keys (
@@ -119,9 +119,8 @@ class DataKeys:
         """The key table, created if missing (as the event store creates its own)."""
         if callable(self._url):
             self._url = self._url()
-        with psycopg.connect(self._url) as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            connection.execute(SCHEMA)
+        with psycopg.connect(self._url) as connection:
+            apply_schema(connection, SCHEMA, _SCHEMA_LOCK)
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -26,6 +26,7 @@ from tests.builders.images import sharp_jpeg
 from tests.e2e.test_web_e2e import put_document, web_url
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
 from workers.run.demo import DEMO_REGISTRY
+from workflows.registration import TASK_QUEUE
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "mật khẩu của Thu Hà 2026"
@@ -92,7 +93,7 @@ def waiting_for_review(dev: Dev, request: dict[str, Any]) -> Any:
             "ChildAccountRegistration",
             request,
             id=f"registration-{request['request_id']}",
-            task_queue="child-registration",
+            task_queue=TASK_QUEUE,
         )
         for _ in range(300):
             status = await handle.query("status")

@@ -24,6 +24,7 @@ from tests.builders import a_request
 from tests.builders.images import sharp_jpeg
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
 from workers.run.demo import DEMO_REGISTRY
+from workflows.registration import TASK_QUEUE
 
 CHILD = "Nguyễn Ngọc Hân"
 
@@ -77,7 +78,7 @@ def register_and_approve(dev: Dev, request: dict[str, Any]) -> dict[str, Any]:
         client = await dev.client()
         workflow_id = f"registration-{request['request_id']}"
         handle = await client.start_workflow(
-            "ChildAccountRegistration", request, id=workflow_id, task_queue="child-registration"
+            "ChildAccountRegistration", request, id=workflow_id, task_queue=TASK_QUEUE
         )
         for _ in range(300):
             status = await handle.query("status")
