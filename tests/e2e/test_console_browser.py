@@ -44,23 +44,28 @@ def dev() -> Iterator[Dev]:
     data_dir = Path(tempfile.mkdtemp(prefix="childreg-console-", dir="/tmp"))
     names = ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port", "web-port")
     running = start_dev(data_dir, {name: free_port() for name in names}, demo=False)
-    env = running.env()
-    subprocess.run(
-        [CHILDREG, "registry", "load", str(DEMO_REGISTRY)], env=env, check=True, capture_output=True
-    )
-    for reviewer_id in (REVIEWER, OTHER_OFFICE_REVIEWER):
+    try:  # a failure while setting up must not leave the stack running
+        env = running.env()
         subprocess.run(
-            [CHILDREG, "reviewers", "set-password", reviewer_id, "--password-stdin"],
-            input=PASSWORD + "\n",
+            [CHILDREG, "registry", "load", str(DEMO_REGISTRY)],
             env=env,
             check=True,
             capture_output=True,
-            text=True,
         )
-    yield running
-    if running.process.poll() is None:
-        running.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+        for reviewer_id in (REVIEWER, OTHER_OFFICE_REVIEWER):
+            subprocess.run(
+                [CHILDREG, "reviewers", "set-password", reviewer_id, "--password-stdin"],
+                input=PASSWORD + "\n",
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

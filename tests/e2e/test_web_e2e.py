@@ -44,16 +44,18 @@ def dev() -> Iterator[Dev]:
         )
     }
     running = start_dev(data_dir, ports, demo=False)
-    subprocess.run(
-        [CHILDREG, "registry", "load", str(DEMO_REGISTRY)],
-        env=running.env(),
-        check=True,
-        capture_output=True,
-    )
-    yield running
-    if running.process.poll() is None:
-        running.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    try:  # a failure while setting up must not leave the stack running
+        subprocess.run(
+            [CHILDREG, "registry", "load", str(DEMO_REGISTRY)],
+            env=running.env(),
+            check=True,
+            capture_output=True,
+        )
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def web_url(dev: Dev) -> str:
