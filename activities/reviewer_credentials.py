@@ -5,6 +5,9 @@ The console (``web/console``) signs reviewers in against this store: an argon2id
 which the account is locked. Every attempt is recorded in ``reviewer_sign_ins`` (who, what outcome,
 when): never the password, never the client's address. The failure count and the lock change in
 one statement, so two wrong passwords at the same moment are both counted.
+
+Each attempt also says which client it came through (the console or ``childreg review``) and by
+which method (a password, or an ID token of the organisation's OIDC provider).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ CREATE TABLE IF NOT EXISTS reviewer_sign_ins (
     at          timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reviewer_sign_ins_reviewer ON reviewer_sign_ins (reviewer_id, at);
+ALTER TABLE reviewer_sign_ins ADD COLUMN IF NOT EXISTS client text NOT NULL DEFAULT 'console';
+ALTER TABLE reviewer_sign_ins ADD COLUMN IF NOT EXISTS method text NOT NULL DEFAULT 'password';
 """
 
 _SCHEMA_LOCK = 0x72_65_76_70_77_64  # "revpwd": serialises concurrent schema creation
@@ -52,6 +57,17 @@ class SignInOutcome(StrEnum):
     PASSWORD_SET = "password_set"  # noqa: S105  (an outcome, not a password)
 
 
+class SignInClient(StrEnum):
+    CONSOLE = "console"
+    CLI = "cli"
+    """``childreg review``: every decision is its own sign-in."""
+
+
+class SignInMethod(StrEnum):
+    PASSWORD = "password"  # noqa: S105  (a method, not a password)
+    OIDC = "oidc"
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     password_hash: str
@@ -64,6 +80,8 @@ class SignInRecord:
     reviewer_id: str
     outcome: SignInOutcome
     at: datetime
+    client: SignInClient = SignInClient.CONSOLE
+    method: SignInMethod = SignInMethod.PASSWORD
 
 
 class ReviewerCredentials(Protocol):
@@ -83,7 +101,14 @@ class ReviewerCredentials(Protocol):
     def record_success(self, reviewer_id: str) -> None:
         """Clear the failures."""
 
-    def record(self, reviewer_id: str, outcome: SignInOutcome, at: datetime) -> None: ...
+    def record(
+        self,
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        at: datetime,
+        client: SignInClient = SignInClient.CONSOLE,
+        method: SignInMethod = SignInMethod.PASSWORD,
+    ) -> None: ...
 
     def history(self, reviewer_id: str) -> list[SignInRecord]: ...
 
@@ -140,24 +165,42 @@ class PostgresReviewerCredentials:
                 (reviewer_id,),
             )
 
-    def record(self, reviewer_id: str, outcome: SignInOutcome, at: datetime) -> None:
+    def record(
+        self,
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        at: datetime,
+        client: SignInClient = SignInClient.CONSOLE,
+        method: SignInMethod = SignInMethod.PASSWORD,
+    ) -> None:
         with self._pool.connection() as connection, connection.transaction():
-            self._insert(connection, reviewer_id, outcome, at)
+            self._insert(connection, reviewer_id, outcome, at, client, method)
 
     def history(self, reviewer_id: str) -> list[SignInRecord]:
         with self._pool.connection() as connection:
             rows = connection.execute(
-                "SELECT reviewer_id, outcome, at FROM reviewer_sign_ins WHERE reviewer_id = %s"
-                " ORDER BY id",
+                "SELECT reviewer_id, outcome, at, client, method FROM reviewer_sign_ins"
+                " WHERE reviewer_id = %s ORDER BY id",
                 (reviewer_id,),
             ).fetchall()
-        return [SignInRecord(row[0], SignInOutcome(row[1]), row[2]) for row in rows]
+        return [
+            SignInRecord(
+                row[0], SignInOutcome(row[1]), row[2], SignInClient(row[3]), SignInMethod(row[4])
+            )
+            for row in rows
+        ]
 
     @staticmethod
     def _insert(
-        connection: psycopg.Connection[Any], reviewer_id: str, outcome: SignInOutcome, at: datetime
+        connection: psycopg.Connection[Any],
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        at: datetime,
+        client: SignInClient = SignInClient.CONSOLE,
+        method: SignInMethod = SignInMethod.PASSWORD,
     ) -> None:
         connection.execute(
-            "INSERT INTO reviewer_sign_ins (reviewer_id, outcome, at) VALUES (%s, %s, %s)",
-            (reviewer_id, outcome.value, at),
+            "INSERT INTO reviewer_sign_ins (reviewer_id, outcome, at, client, method)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (reviewer_id, outcome.value, at, client.value, method.value),
         )

@@ -55,8 +55,9 @@ from projections.catalogue import create_schema as create_read_models
 from projections.catalogue import digest_key
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
+from web.console.oidc import OidcConfig
 from workers.embedded import generated_key, start_postgres
-from workers.settings import Settings, SmsSettings, SmtpSettings
+from workers.settings import Settings, SettingsError, SmsSettings, SmtpSettings
 from workers.settings import SmsGateway as SmsGatewayKind
 
 # --- where the database is, which keys ------------------------------------------------------------
@@ -267,6 +268,21 @@ def reviewer_credentials(
         yield credentials, store
     finally:
         pool.close()
+
+
+def oidc_config(settings: Settings) -> OidcConfig | None:
+    """The organisation's OIDC provider, when ``CHILDREG_OIDC_ISSUER`` is set (with a client id)."""
+    if settings.oidc_issuer is None:
+        return None
+    if not settings.oidc_client_id:
+        raise SettingsError("CHILDREG_OIDC_CLIENT_ID: required with CHILDREG_OIDC_ISSUER")
+    secret = settings.oidc_client_secret
+    return OidcConfig(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=secret.get_secret_value() if secret is not None else None,
+        reviewer_claim=settings.oidc_reviewer_claim,
+    )
 
 
 def console_session_secret(link_secret: str) -> str:

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     """Proxies whose ``X-Forwarded-For`` is believed (comma-separated, ``*`` for any): the client
     address the rate limit counts and the view records (hashed) is the one they report."""
+    # --- reviewers' sign-in by the organisation's OpenID Connect provider (optional) ---
+    oidc_issuer: str | None = None
+    """The provider's issuer URL (its ``/.well-known/openid-configuration`` is read); None: the
+    console and ``childreg review`` take passwords only."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    """None: a public client (PKCE alone)."""
+    oidc_reviewer_claim: str = "preferred_username"
+    """The ID token's claim that holds the reviewer id of the registry."""
 
     @field_validator("public_base_url")
     @classmethod

@@ -6,7 +6,13 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from activities.reviewer_credentials import Credential, SignInOutcome, SignInRecord
+from activities.reviewer_credentials import (
+    Credential,
+    SignInClient,
+    SignInMethod,
+    SignInOutcome,
+    SignInRecord,
+)
 
 
 class InMemoryReviewerCredentials:
@@ -46,9 +52,16 @@ class InMemoryReviewerCredentials:
             if row is not None:
                 self._rows[reviewer_id] = replace(row, failed_attempts=0)
 
-    def record(self, reviewer_id: str, outcome: SignInOutcome, at: datetime) -> None:
+    def record(
+        self,
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        at: datetime,
+        client: SignInClient = SignInClient.CONSOLE,
+        method: SignInMethod = SignInMethod.PASSWORD,
+    ) -> None:
         with self._lock:
-            self.records.append(SignInRecord(reviewer_id, outcome, at))
+            self.records.append(SignInRecord(reviewer_id, outcome, at, client, method))
 
     def history(self, reviewer_id: str) -> list[SignInRecord]:
         return [record for record in self.records if record.reviewer_id == reviewer_id]

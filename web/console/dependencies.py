@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from activities.reviewer_credentials import ReviewerCredentials
 from projections.queue import OfficeQueue
 from web.console.decisions import DecisionSender
+from web.console.oidc import OidcConfig
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 
@@ -29,3 +30,5 @@ class ConsoleDependencies:
     idle_timeout: timedelta = IDLE_TIMEOUT
     hasher: PasswordHasher | None = None
     """argon2id with argon2-cffi's defaults when None; the tests hand a cheaper argon2id."""
+    oidc: OidcConfig | None = None
+    """The organisation's OIDC provider; None: passwords only."""

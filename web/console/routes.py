@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -22,8 +23,11 @@ from starlette.exceptions import HTTPException
 from domain.registry import RegistryLookups, Reviewer, ReviewerRole
 from projections.queue import QueueEntry
 from web.console.dependencies import ConsoleDependencies
+from web.console.oidc import OidcRefused, OrganisationSignIn
 from web.console.session import Session, Sessions
 from web.console.signin import HASHER, Authenticator, SignInResult
+
+log = structlog.get_logger(__name__)
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 PAGE_SIZE = 20
@@ -34,6 +38,8 @@ MESSAGES = {
     SignInResult.LOCKED: "Tài khoản tạm khoá do nhập sai nhiều lần. Vui lòng thử lại sau 15 phút.",
     SignInResult.INACTIVE: "Tài khoản cán bộ không còn hoạt động.",
 }
+OIDC_FAILED = "Không đăng nhập được bằng tài khoản tổ chức. Vui lòng thử lại."
+OIDC_UNKNOWN = "Tài khoản tổ chức này không phải của cán bộ nào trong danh sách."
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,7 @@ class Console:
         self._clock = clock
         self._sessions = Sessions(deps.session_secret, deps.idle_timeout)
         self.authenticator = Authenticator(deps.credentials, registry, clock, deps.hasher or HASHER)
+        self.organisation = OrganisationSignIn(deps.oidc) if deps.oidc is not None else None
 
     # --- sessions ----------------------------------------------------------------------------------
 
@@ -107,6 +114,9 @@ class Console:
         self._sessions.save(response, request, session.touched(self._clock()))
         return response
 
+    def keep(self, response: Response, request: Request, session: Session) -> None:
+        self._sessions.save(response, request, session)
+
     def redirect(self, request: Request, to: str, session: Session | None = None) -> Response:
         response = RedirectResponse(to, status_code=303)
         if session is None:
@@ -131,6 +141,7 @@ class Console:
             reviewer=None,
             message=message,
             reviewer_id=reviewer_id,
+            organisation=self.organisation is not None,
         )
 
     # --- the queue ---------------------------------------------------------------------------------
@@ -212,6 +223,47 @@ def session_routes(console: Console, clock: Callable[[], datetime]) -> APIRouter
             )
         return console.redirect(
             request, "/console/queue", session.signed_in(outcome.reviewer.reviewer_id, clock())
+        )
+
+    @router.get("/login/oidc")
+    async def login_with_organisation(request: Request) -> Response:
+        """Off to the organisation's provider; the flow's state waits in the session. A link,
+        not a form: the CSP's ``form-action 'self'`` would stop a form's redirect to the provider,
+        and a forged visit here only starts a flow the callback ties to this browser's cookie."""
+        if console.organisation is None:
+            raise HTTPException(404)
+        session = console.session(request) or Session.anonymous(clock())
+        try:
+            response, pending = await console.organisation.redirect(
+                request, str(request.url_for("console_oidc_callback"))
+            )
+        except OidcRefused as refused:
+            log.warning("console.oidc_unavailable", why=str(refused))
+            return console.login_page(request, session, OIDC_FAILED, status=502)
+        console.keep(response, request, replace(session, oidc=pending))
+        return response
+
+    @router.get("/login/oidc/callback", name="console_oidc_callback")
+    async def organisation_callback(request: Request) -> Response:
+        session = console.session(request)
+        if console.organisation is None:
+            raise HTTPException(404)
+        if session is None or session.oidc is None:
+            return console.redirect(request, "/console/login")
+        anonymous = replace(session, oidc=None)
+        try:
+            reviewer_id = await console.organisation.reviewer_id(request, session.oidc)
+        except OidcRefused as refused:
+            log.info("console.oidc_refused", why=str(refused))
+            return console.login_page(request, anonymous, OIDC_FAILED, status=401)
+        outcome = await asyncio.to_thread(console.authenticator.signed_in_by_provider, reviewer_id)
+        if outcome.result is not SignInResult.SIGNED_IN or outcome.reviewer is None:
+            message = (
+                OIDC_UNKNOWN if outcome.result is SignInResult.FAILED else MESSAGES[outcome.result]
+            )
+            return console.login_page(request, anonymous, message, status=401)
+        return console.redirect(
+            request, "/console/queue", anonymous.signed_in(outcome.reviewer.reviewer_id, clock())
         )
 
     @router.post("/logout")

@@ -8,6 +8,9 @@ re-issues the cookie with the new time (a sliding timeout). HttpOnly, SameSite=L
 
 CSRF: every form carries the session's token (``csrf_token``); a POST whose token does not match
 the signed cookie's is refused with 403. An anonymous session (the login form) has a token too.
+
+While an OIDC sign-in is under way, the anonymous session also holds the flow's pending state
+(``oidc``: Authlib's state, nonce and PKCE code verifier), signed like the rest; signing in drops it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.requests import Request
@@ -32,6 +36,8 @@ class Session:
     seen: float
     """The POSIX time of the last request."""
     reviewer_id: str | None = None
+    oidc: dict[str, Any] | None = None
+    """An OIDC sign-in's pending state, between the redirect and the callback."""
 
     @staticmethod
     def anonymous(now: datetime) -> Session:
@@ -62,7 +68,12 @@ class Sessions:
             return None
         try:
             data = self._serializer.loads(cookie)
-            session = Session(csrf=str(data["c"]), seen=float(data["s"]), reviewer_id=data.get("r"))
+            session = Session(
+                csrf=str(data["c"]),
+                seen=float(data["s"]),
+                reviewer_id=data.get("r"),
+                oidc=dict(data["o"]) if "o" in data else None,
+            )
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
         if now.timestamp() - session.seen > self._idle.total_seconds():
@@ -73,6 +84,8 @@ class Sessions:
         data: dict[str, object] = {"c": session.csrf, "s": session.seen}
         if session.reviewer_id is not None:
             data["r"] = session.reviewer_id
+        if session.oidc is not None:
+            data["o"] = session.oidc
         response.set_cookie(
             COOKIE,
             self._serializer.dumps(data),

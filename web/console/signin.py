@@ -4,6 +4,11 @@ The same answer (:attr:`SignInResult.FAILED`) for an unknown id, a reviewer with
 wrong password, so the form is no oracle of which ids exist. After ``LOCK_AFTER`` consecutive
 failures the account is locked for ``LOCK_FOR``; while locked, no password is checked. Every attempt
 is recorded through the store, without the password.
+
+The same :class:`Authenticator` signs reviewers in to the console and checks ``childreg review``'s
+password (``client=SignInClient.CLI``): one lock, one record of attempts. A reviewer signed in by the
+organisation's OIDC provider (:meth:`Authenticator.signed_in_by_provider`) has no password checked
+here; they must still be active in the registry.
 """
 
 from __future__ import annotations
@@ -17,7 +22,12 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from activities.reviewer_credentials import ReviewerCredentials, SignInOutcome
+from activities.reviewer_credentials import (
+    ReviewerCredentials,
+    SignInClient,
+    SignInMethod,
+    SignInOutcome,
+)
 from domain.registry import RegistryLookups, Reviewer
 
 LOCK_AFTER = 5
@@ -64,9 +74,12 @@ class Authenticator:
         registry: RegistryLookups,
         clock: Callable[[], datetime],
         hasher: PasswordHasher = HASHER,
+        client: SignInClient = SignInClient.CONSOLE,
     ) -> None:
         """``hasher`` only verifies (each hash carries its own parameters) and hashes the dummy
-        an unknown id is checked against, so that a miss costs as long as a wrong password."""
+        an unknown id is checked against, so that a miss costs as long as a wrong password.
+        ``client`` is what the record of each attempt names."""
+        self._client = client
         self._hasher = hasher
         self._dummy = hasher.hash(_DUMMY)
         self._credentials = credentials
@@ -89,18 +102,49 @@ class Authenticator:
         if reviewer is None or not reviewer.active:
             return self._outcome(reviewer_id, SignInOutcome.REFUSED_INACTIVE, SignInResult.INACTIVE)
         self._credentials.record_success(reviewer_id)
-        self._credentials.record(reviewer_id, SignInOutcome.SIGNED_IN, now)
-        log.info("console.signed_in", reviewer_id=reviewer_id)
+        self._record(reviewer_id, SignInOutcome.SIGNED_IN, now)
+        log.info("console.signed_in", reviewer_id=reviewer_id, client=self._client.value)
+        return SignIn(SignInResult.SIGNED_IN, reviewer)
+
+    def signed_in_by_provider(self, reviewer_id: str) -> SignIn:
+        """A reviewer id the OIDC provider vouched for (a verified ID token's claim): signed in
+        while the registry has them active; an unknown id is :attr:`SignInResult.FAILED`."""
+        now = self._clock()
+        method = SignInMethod.OIDC
+        reviewer = self._registry.reviewer(reviewer_id) if reviewer_id else None
+        if reviewer is None:
+            return self._outcome(reviewer_id, SignInOutcome.FAILED, SignInResult.FAILED, method)
+        if not reviewer.active:
+            return self._outcome(
+                reviewer_id, SignInOutcome.REFUSED_INACTIVE, SignInResult.INACTIVE, method
+            )
+        self._record(reviewer_id, SignInOutcome.SIGNED_IN, now, method)
+        log.info("console.signed_in", reviewer_id=reviewer_id, client=self._client.value)
         return SignIn(SignInResult.SIGNED_IN, reviewer)
 
     def signed_out(self, reviewer_id: str) -> None:
-        self._credentials.record(reviewer_id, SignInOutcome.SIGNED_OUT, self._clock())
+        self._record(reviewer_id, SignInOutcome.SIGNED_OUT, self._clock())
         log.info("console.signed_out", reviewer_id=reviewer_id)
 
-    def _outcome(self, reviewer_id: str, outcome: SignInOutcome, result: SignInResult) -> SignIn:
-        self._credentials.record(reviewer_id, outcome, self._clock())
+    def _outcome(
+        self,
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        result: SignInResult,
+        method: SignInMethod = SignInMethod.PASSWORD,
+    ) -> SignIn:
+        self._record(reviewer_id, outcome, self._clock(), method)
         log.info("console.sign_in_refused", outcome=outcome.value)  # no id: it may be mistyped
         return SignIn(result)
+
+    def _record(
+        self,
+        reviewer_id: str,
+        outcome: SignInOutcome,
+        at: datetime,
+        method: SignInMethod = SignInMethod.PASSWORD,
+    ) -> None:
+        self._credentials.record(reviewer_id, outcome, at, self._client, method)
 
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:

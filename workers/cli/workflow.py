@@ -1,6 +1,7 @@
 """The ``childreg`` commands of the registration workflow: documents, submit, review, withdraw.
 Reviewers' decisions go through the update ``decide``, so a refusal comes back as an
-error and a non-zero exit."""
+error and a non-zero exit. A decision is sent only once the reviewer proved who they are
+(their console password or an OIDC ID token: ``workers/cli/identity.py``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ from domain.registration import registration_id_for
 from domain.values import RequestId, describe_validation_error, parse
 from workers.bootstrap import cipher_key, data_keys, document_store, latest_position, resolve
 from workers.cli.common import settings_or_exit
+from workers.cli.identity import (
+    OidcTokenFile,
+    PasswordStdin,
+    Proof,
+    ReviewerOption,
+    authenticate,
+    proof_of,
+)
 from workers.settings import Settings
 from workers.stack import temporal_address
 from workers.temporal_client import connect
@@ -41,7 +50,6 @@ review_app = typer.Typer(
     help="A reviewer's decisions (through the update 'decide').", no_args_is_help=True
 )
 
-Reviewer = Annotated[str, typer.Option("--reviewer", help="The reviewer's id in the registry.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note for the guardian.")]
 DecisionId = Annotated[
     str | None,
@@ -191,8 +199,8 @@ def _message(model: type[M], **fields: Any) -> M:
         raise _fail(f"error: {problems}") from None
 
 
-def _decide(request_id: str, decision: DecideUpdate) -> None:
-    settings = settings_or_exit()
+def _decide(settings: Settings, request_id: str, proof: Proof, decision: DecideUpdate) -> None:
+    authenticate(settings, proof)  # exits before anything is sent when refused
 
     async def send() -> RegistrationStatus:
         client = await _client(settings)
@@ -227,17 +235,23 @@ def _store_position(settings: Settings) -> int | None:
 @review_app.command("approve")
 def review_approve(
     request_id: str,
-    reviewer: Reviewer,
+    reviewer: ReviewerOption = None,
     note: Note = None,
     decision_id: DecisionId = None,
+    password_stdin: PasswordStdin = False,
+    oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Approve a registration awaiting review."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
+        settings,
         request_id,
+        proof,
         _message(
             DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=reviewer,
+            reviewer_id=proof.reviewer_id,
             outcome=Outcome.APPROVE,
             note=note,
         ),
@@ -247,20 +261,26 @@ def review_approve(
 @review_app.command("reject")
 def review_reject(
     request_id: str,
-    reviewer: Reviewer,
+    reviewer: ReviewerOption = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="A reviewer's reason code.")
     ] = None,
     note: Note = None,
     decision_id: DecisionId = None,
+    password_stdin: PasswordStdin = False,
+    oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Reject a registration with a reason code (OTHER needs a note)."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
+        settings,
         request_id,
+        proof,
         _message(
             DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=reviewer,
+            reviewer_id=proof.reviewer_id,
             outcome=Outcome.REJECT,
             reason_code=reason,
             note=note,
@@ -271,20 +291,26 @@ def review_reject(
 @review_app.command("request-supplement")
 def review_request_supplement(
     request_id: str,
-    reviewer: Reviewer,
     document: Annotated[
         list[str], typer.Option("--document", help="A document to supplement (repeatable).")
     ],
     note: Annotated[str, typer.Option("--note", help="What the guardian should supplement.")],
+    reviewer: ReviewerOption = None,
     decision_id: DecisionId = None,
+    password_stdin: PasswordStdin = False,
+    oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Ask the guardian for supplementary documents."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
+        settings,
         request_id,
+        proof,
         _message(
             DecideUpdate,
             decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=reviewer,
+            reviewer_id=proof.reviewer_id,
             outcome=Outcome.REQUEST_SUPPLEMENT,
             documents=document,
             note=note,

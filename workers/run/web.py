@@ -39,6 +39,7 @@ from workers.bootstrap import (
     console_session_secret,
     data_keys,
     document_store,
+    oidc_config,
     registration_service,
     require_tables,
     resolve,
@@ -121,6 +122,7 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
         console = ConsoleDependencies(
             credentials=PostgresReviewerCredentials(pool),
             session_secret=console_session_secret(resolved.link_secret),
+            oidc=oidc_config(settings),
             queue=lambda office, supervisor: read_models.queue(office, supervisor=supervisor),
             decide=TemporalDecisions(
                 lambda: connect(

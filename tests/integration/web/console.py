@@ -28,6 +28,7 @@ from tests.fakes.registry import InMemoryRegistry
 from tests.integration.web.conftest import CIPHER_KEY, CLIENT, LINK_SECRET, SUBMITTED, Clocks
 from web.app import create_app
 from web.console.dependencies import ConsoleDependencies
+from web.console.oidc import OidcConfig
 from web.console.signin import hash_password
 from web.dependencies import WebDependencies
 
@@ -58,7 +59,7 @@ class ConsoleWeb:
         self.credentials.set_password(reviewer_id, hashed, self.clocks.now)
 
 
-def console_web(tmp_path: Path) -> ConsoleWeb:
+def console_web(tmp_path: Path, oidc: OidcConfig | None = None) -> ConsoleWeb:
     service = RegistrationService()
     clocks = Clocks()
     credentials = InMemoryReviewerCredentials()
@@ -81,6 +82,7 @@ def console_web(tmp_path: Path) -> ConsoleWeb:
             queue=queue,
             decide=decisions,
             hasher=CHEAP_ARGON2ID,
+            oidc=oidc,
         ),
     )
     return ConsoleWeb(
