@@ -30,7 +30,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 CLIENT_ID = "childreg-console"
-CLIENT_SECRET = "a-client-secret-of-the-tests"  # noqa: S105
+CLIENT_SECRET = "a-client-secret-of-the-tests"
 
 
 @dataclass

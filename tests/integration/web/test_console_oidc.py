@@ -54,9 +54,9 @@ async def test_a_reviewer_signs_in_with_the_organisations_account(stack: Stack) 
         (urlsplit(stack.url).port, "/console/login/oidc/callback"),
     ]
     assert stack.provider.exchanges == [True]  # the code was exchanged with its PKCE verifier
-    assert [
-        (r.outcome, r.client, r.method) for r in stack.web.credentials.history(REVIEWER)
-    ] == [(SignInOutcome.SIGNED_IN, SignInClient.CONSOLE, SignInMethod.OIDC)]
+    assert [(r.outcome, r.client, r.method) for r in stack.web.credentials.history(REVIEWER)] == [
+        (SignInOutcome.SIGNED_IN, SignInClient.CONSOLE, SignInMethod.OIDC)
+    ]
 
 
 async def test_the_login_page_has_no_organisation_button_without_a_provider(
