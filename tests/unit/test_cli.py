@@ -101,7 +101,8 @@ def test_submit_refuses_a_bad_request_file_naming_the_rule(
 def test_a_bad_decision_or_withdrawal_names_the_field_and_quotes_nothing(
     isolated: Path, arguments: list[str], message: str
 ) -> None:
-    done = CliRunner().invoke(app, arguments)
+    # The password on standard input: the decision is checked before the reviewer.
+    done = CliRunner().invoke(app, arguments, input="mật khẩu của cán bộ 2026\n")
 
     assert done.exit_code == 1
     assert message in done.output

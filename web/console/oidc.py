@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from joserfc import jwt
@@ -75,7 +75,7 @@ class OrganisationSignIn:
         request.scope["session"] = pending
         try:
             response: Response = await self._client.authorize_redirect(request, redirect_uri)
-        except (AuthlibBaseError, httpx.HTTPError, KeyError, ValueError) as error:
+        except (AuthlibBaseError, httpx2.HTTPError, KeyError, ValueError) as error:
             raise OidcRefused(f"the provider's metadata: {type(error).__name__}") from None
         return response, pending
 
@@ -86,7 +86,7 @@ class OrganisationSignIn:
             token = await self._client.authorize_access_token(request, leeway=LEEWAY_SECONDS)
         except (AuthlibBaseError, JoseError) as error:
             raise OidcRefused(f"the provider's answer: {type(error).__name__}") from None
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             raise OidcRefused(f"the provider is out of reach: {type(error).__name__}") from None
         claims = token.get("userinfo")
         if not claims:
@@ -98,10 +98,10 @@ def verify_id_token(config: OidcConfig, id_token: str, now: datetime) -> str:
     """The reviewer id in ``id_token``, once its signature (the provider's JWKS), issuer, audience
     (our client id) and expiry are checked. Blocking (it fetches the provider's metadata)."""
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS) as http:
+        with httpx2.Client(timeout=TIMEOUT_SECONDS) as http:
             metadata = http.get(config.metadata_url).raise_for_status().json()
             jwks = http.get(metadata["jwks_uri"]).raise_for_status().json()
-    except (httpx.HTTPError, KeyError, ValueError) as error:
+    except (httpx2.HTTPError, KeyError, ValueError) as error:
         raise OidcRefused(f"the provider's metadata: {type(error).__name__}") from None
     if metadata.get("issuer") != config.issuer:
         raise OidcRefused("the provider's metadata: another issuer")
