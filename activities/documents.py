@@ -35,6 +35,7 @@ from activities.recording import REFUSED, cause, domain_errors_not_retried, outc
 from domain.contract import document_name
 from domain.registration import Registration
 from domain.service import RegistrationService
+from domain.warnings import RULES, WarningCode
 
 log = structlog.get_logger(__name__)
 
@@ -153,7 +154,7 @@ def inspect(data: bytes) -> Inspection:
     measured = sharpness(image)
     if measured < SHARPNESS_HARD:
         raise DocumentRefused("DOCUMENT_UNREADABLE", "the image is too blurred to read")
-    found = [] if measured >= SHARPNESS_SOFT else ["the image is soft: check that it is legible"]
+    found = [] if measured >= SHARPNESS_SOFT else [RULES[WarningCode.DOCUMENT_SOFT]]
     return Inspection(
         format=kind,
         width=image.width,

@@ -18,6 +18,7 @@ from domain.contract import RegistrationRequest
 from domain.qr import CardQrUnreadable, decode_card_qr
 from domain.registry import AccountStatus, Person, RegistryLookups
 from domain.values import NameMatch, compare_names, is_minor_on
+from domain.warnings import ReviewWarning, WarningCode
 
 
 class ChildClaims(Protocol):
@@ -172,7 +173,9 @@ class IdentityCheck:
             or person.household_code != child.household_code
         ):
             findings.warnings.append(
-                "guardian.social_insurance_code: the guardian and the child are not in one household"
+                ReviewWarning(
+                    WarningCode.NOT_ONE_HOUSEHOLD, "guardian.social_insurance_code"
+                ).text()
             )
         findings.guardian_code = person.social_insurance_code
         return None
@@ -181,9 +184,7 @@ class IdentityCheck:
         raw = request.child.health_insurance_card_qr
         where = "child.health_insurance_card_qr"
         if raw is None:
-            findings.warnings.append(
-                f"{where}: no card QR: the child's code was typed, not scanned"
-            )
+            findings.warnings.append(ReviewWarning(WarningCode.CARD_NOT_SCANNED, where).text())
             return None
         try:
             card = decode_card_qr(raw)
@@ -195,7 +196,9 @@ class IdentityCheck:
         if match is NameMatch.DIFFERENT:
             return Failure("CARD_MISMATCH", where, "the card's name differs from the child's")
         if match is NameMatch.ACCENTS_ONLY:
-            findings.warnings.append(f"{where}: the card's name matches only without accents")
+            findings.warnings.append(
+                ReviewWarning(WarningCode.CARD_NAME_ACCENTS_ONLY, where).text()
+            )
         return None
 
     def _claim(self, findings: Findings, registration_id: UUID) -> Failure | None:
@@ -228,5 +231,5 @@ def _name(
     if match is NameMatch.DIFFERENT:
         return Failure(reason_code, where, "differs from the registry")
     if match is NameMatch.ACCENTS_ONLY:
-        findings.warnings.append(f"{where}: matches the registry only without accents")
+        findings.warnings.append(ReviewWarning(WarningCode.NAME_ACCENTS_ONLY, where).text())
     return None

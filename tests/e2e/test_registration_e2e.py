@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
 from tests import builders
-from tests.e2e.stack import BIN, LINK_SECRET, address
+from tests.e2e.stack import BIN, LINK_SECRET, address, give_password
 from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.run.smtp_sink import SmtpSink
@@ -46,7 +46,11 @@ async def temporal(env: WorkflowEnvironment, *args: str) -> str:
 
 
 async def childreg(
-    settings: Settings, *args: str, task_queue: str = TASK_QUEUE, check: bool = True
+    settings: Settings,
+    *args: str,
+    task_queue: str = TASK_QUEUE,
+    check: bool = True,
+    stdin: str = "",
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "CHILDREG_TASK_QUEUE": task_queue,
@@ -56,6 +60,7 @@ async def childreg(
     done = await asyncio.to_thread(
         subprocess.run,
         [str(BIN / "childreg"), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -192,6 +197,7 @@ async def test_an_upstream_registers_a_child_with_the_temporal_cli(
 async def test_a_reviewer_decides_with_childreg(
     dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
 ) -> None:
+    password = give_password(str(settings.database_url), builders.REVIEWER, builders.OTHER_REVIEWER)
     request_id = await submit_with_childreg(settings, worker)
     await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
     refused = await childreg(
@@ -202,10 +208,12 @@ async def test_a_reviewer_decides_with_childreg(
         "--reviewer",
         builders.OTHER_REVIEWER,
         check=False,
+        stdin=password,
     )
     rejected = await childreg(
         settings, "review", "reject", request_id, "--reviewer", builders.REVIEWER,
         "--reason", "RELATIONSHIP_NOT_PROVEN", "--note", "Thiếu giấy tờ chứng minh quan hệ.",
+        stdin=password,
     )  # fmt: skip
     result = await result_of(dev_server.client, f"registration-{request_id}")
 
@@ -221,12 +229,14 @@ async def test_a_reviewer_decides_with_childreg(
 async def test_a_reviewers_decision_is_read_back_at_the_position_the_command_reports(
     dev_server: WorkflowEnvironment, worker: str, settings: Settings, sink: SmtpSink
 ) -> None:
+    password = give_password(str(settings.database_url), builders.REVIEWER)
     with projector(settings):
         request_id = await submit_with_childreg(settings, worker)
         await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
         approved = await childreg(
-            settings, "review", "approve", request_id, "--reviewer", builders.REVIEWER
-        )
+            settings, "review", "approve", request_id, "--reviewer", builders.REVIEWER,
+            stdin=password,
+        )  # fmt: skip
         position = json.loads(approved.stdout)["position"]
         shown = await childreg(
             settings, "status", request_id, "--json", "--wait-for", str(position), "--timeout", "30"

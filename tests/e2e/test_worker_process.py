@@ -29,7 +29,7 @@ from activities.documents import DocumentStore
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
 from tests import builders
-from tests.e2e.stack import BIN, LINK_SECRET
+from tests.e2e.stack import BIN, LINK_SECRET, give_password
 from tests.workflow.conftest import TEST_KEY
 from workers.bootstrap import Adapters
 from workers.run.smtp_sink import SmtpSink
@@ -311,11 +311,14 @@ async def test_the_worker_stops_gracefully_on_sigterm_and_logs_no_personal_data(
         assert json.dumps(value)[1:-1] not in log, f"{value!r} is in the log, \\u-escaped"
 
 
-async def childreg(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+async def childreg(
+    stack: Stack, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
     """Run a ``childreg`` command against the stack (off the event loop)."""
     done: subprocess.CompletedProcess[str] = await asyncio.to_thread(
         subprocess.run,
         [str(BIN / "childreg"), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=WITHIN,
@@ -355,7 +358,11 @@ async def test_submitting_a_finished_registration_again_answers_with_it(stack: S
 async def test_childreg_answers_a_refusal_of_the_server_in_one_line(stack: Stack) -> None:
     """A reviewer's command for a registration Temporal does not have, or with Temporal out of
     reach, ends with one line on stderr and exit code 1, not a traceback."""
-    unknown = await childreg(stack, "review", "approve", "vssid-unknown-1", "--reviewer", "rv-1")
+    password = give_password(stack.database_url, builders.REVIEWER)
+    unknown = await childreg(
+        stack, "review", "approve", "vssid-unknown-1", "--reviewer", builders.REVIEWER,
+        stdin=password,
+    )  # fmt: skip
     unreachable = await childreg(
         stack, "withdraw", "vssid-unknown-1", CHILDREG_TEMPORAL_ADDRESS="127.0.0.1:1"
     )

@@ -99,6 +99,7 @@ def test_the_right_password_lets_the_decision_go_to_temporal(
 
     assert sent.returncode == 1
     assert sent.stderr.startswith(OUT_OF_REACH)  # past the reviewer's check
+    assert sent.stdout == ""
     assert PASSWORD not in sent.stderr + sent.stdout
     assert attempts(credentials) == [("signed_in", "cli", "password")]
 

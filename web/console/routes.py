@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from web.console.dependencies import ConsoleDependencies
 from web.console.oidc import OidcRefused, OrganisationSignIn
 from web.console.session import Session, Sessions
 from web.console.signin import HASHER, Authenticator, SignInResult
+from web.console.warnings import in_vietnamese
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,16 @@ ESCALATED = QueueView("escalated", "Chuyển lên lãnh đạo", lambda entry: e
 
 def vietnam_time(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def vietnam_deadline(moment: datetime | None) -> str:
+    """A deadline at midnight in Vietnam is the end of the day before: "hết ngày 07/12/2026"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(VIETNAM)
+    if local.time() == time(0, 0):
+        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+    return local.strftime("%d/%m/%Y %H:%M")
 
 
 class Console:
@@ -184,13 +195,16 @@ class Console:
 
 
 def templates() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("web", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["vietnam_deadline"] = vietnam_deadline
+    environment.filters["in_vietnamese"] = in_vietnamese
+    return environment
 
 
 def session_routes(console: Console, clock: Callable[[], datetime]) -> APIRouter:

@@ -21,6 +21,7 @@ from activities.reviewer_credentials import SignInClient
 from web.console.oidc import OidcRefused, verify_id_token
 from web.console.signin import Authenticator, SignInResult
 from workers.bootstrap import oidc_config, resolve, reviewer_credentials
+from workers.logs import configure_logging
 from workers.settings import Settings, SettingsError
 
 ReviewerOption = Annotated[
@@ -102,6 +103,7 @@ def proof_of(
 
 def authenticate(settings: Settings, proof: Proof) -> None:
     """Check the proof against the credentials store and the registry; exit 1 when refused."""
+    configure_logging(settings.log_format, "warning")  # stdout is the command's JSON answer
     with reviewer_credentials(resolve(settings)) as (credentials, registry):
         authenticator = Authenticator(
             credentials, registry, lambda: datetime.now(UTC), client=SignInClient.CLI

@@ -282,6 +282,7 @@ WHAT_NEXT = """\
     .venv/bin/temporal workflow list
   A reviewer:
     .venv/bin/childreg queue 48001
+    .venv/bin/childreg reviewers set-password rv-48001-01    # once; then asked for at each decision
     .venv/bin/childreg review approve {waiting} --reviewer rv-48001-01
     .venv/bin/childreg review reject <request_id> --reviewer rv-79001-01 --reason PHOTO_UNCLEAR
   Anyone who asks about a registration:
