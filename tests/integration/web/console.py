@@ -118,6 +118,7 @@ def waiting(
     deadline: datetime = SUBMITTED + timedelta(days=3),
     overdue: bool = False,
     supplemented: bool = False,
+    warnings: tuple[str, ...] = ("documents.portrait: the photo is small",),
 ) -> UUID:
     """A registration of ``office_code`` awaiting review, projected by the queue fake."""
     request = RegistrationRequest.model_validate(
@@ -132,8 +133,7 @@ def waiting(
         ))}
         for name, image in (("portrait", sharp_jpeg(1)), ("birth_certificate", sharp_jpeg(2)))
     }  # fmt: skip
-    warnings = ["documents.portrait: the photo is small"]
-    service.execute(rid, Registration.store_documents, documents, warnings, a_cause("docs"))
+    service.execute(rid, Registration.store_documents, documents, list(warnings), a_cause("docs"))
     expires = SUBMITTED + timedelta(days=30)
     service.execute(rid, Registration.request_review, deadline, expires, a_cause("review"))
     if supplemented:
