@@ -15,6 +15,8 @@ from activities.registry.store import PostgresRegistry
 from activities.reviewer_credentials import (
     PostgresReviewerCredentials,
     ReviewerCredentials,
+    SignInClient,
+    SignInMethod,
     SignInOutcome,
 )
 from tests.fakes.credentials import InMemoryReviewerCredentials
@@ -83,6 +85,18 @@ def test_the_records_keep_the_order_of_the_attempts(store: ReviewerCredentials) 
     history = store.history("rv-79001-01")
 
     assert [r.outcome for r in history] == [SignInOutcome.FAILED, SignInOutcome.SIGNED_IN]
+
+
+def test_a_record_keeps_the_client_and_the_method(store: ReviewerCredentials) -> None:
+    store.record("rv-79001-01", SignInOutcome.FAILED, AT)
+    store.record("rv-79001-01", SignInOutcome.SIGNED_IN, AT, SignInClient.CLI, SignInMethod.OIDC)
+
+    history = store.history("rv-79001-01")
+
+    assert [(r.client, r.method) for r in history] == [
+        (SignInClient.CONSOLE, SignInMethod.PASSWORD),
+        (SignInClient.CLI, SignInMethod.OIDC),
+    ]
 
 
 def test_set_password_from_stdin_then_sign_in_against_postgres(
