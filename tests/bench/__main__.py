@@ -246,6 +246,7 @@ async def run_load(
     address: str, data_dir: Path, database_url: str, profile: Profile, meter: CpuMeter
 ) -> dict[str, Any]:
     from activities.documents import DocumentStore
+    from activities.keys import DataKeys
     from tests.builders import a_request, sharp_jpeg
     from workers.embedded import generated_key
     from workers.temporal_client import connect
@@ -253,7 +254,7 @@ async def run_load(
     key = generated_key(data_dir, "cipher.key")
     documents = DocumentStore(data_dir / "documents", key)
     portrait, certificate = documents.put(sharp_jpeg(1)), documents.put(sharp_jpeg(2))
-    client = await connect(address, "default", key)
+    client = await connect(address, "default", key, data_keys=DataKeys(database_url, key))
     base = a_request(documents__portrait=portrait, documents__birth_certificate=certificate)
     drivers = {
         "childreg": Driver(client, base, "childreg", "bench"),
@@ -367,9 +368,10 @@ def checks(data_dir: Path, database_url: str, childreg: int, failures: list[str]
     }
 
 
-def start_bare(address: str, data_dir: Path) -> subprocess.Popen[str]:
+def start_bare(address: str, data_dir: Path, database_url: str) -> subprocess.Popen[str]:
+    key_file = str(data_dir / "keys" / "cipher.key")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bare", address, str(data_dir / "keys" / "cipher.key")],
+        [sys.executable, "-m", "tests.bench.bare", address, key_file, database_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -448,7 +450,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
             written = read_stack(data_dir)
             assert written is not None
             database_url = written.database_url
-            bare = start_bare(stack.address, data_dir)
+            bare = start_bare(stack.address, data_dir, database_url)
             try:
                 event_store = store.measure(
                     database_url,
