@@ -12,8 +12,8 @@ import asyncio
 import base64
 import copy
 import dataclasses
-import hashlib
 import functools
+import hashlib
 from collections.abc import Sequence
 from uuid import UUID
 

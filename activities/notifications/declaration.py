@@ -25,8 +25,8 @@ from pathlib import Path
 from uuid import UUID
 
 import fontpkg_be_vietnam_pro  # type: ignore[import-untyped]
-from fontTools import subset as font_subset
-from fontTools.ttLib import TTFont
+from fontTools import subset as font_subset  # type: ignore[import-untyped]
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
 
 from activities.notifications.kinds import short_reference
@@ -76,6 +76,7 @@ def _cut_fonts() -> Path:
                 font.save(str(directory / filename))
             _cut_dir = directory
         return _cut_dir
+
 
 TITLE = (
     "TỜ KHAI ĐĂNG KÝ SỬ DỤNG, ĐIỀU CHỈNH THÔNG TIN VÀ NGỪNG SỬ DỤNG PHƯƠNG THỨC "

@@ -278,7 +278,8 @@ def test_workers_2_starts_two_supervised_worker_processes() -> None:
     try:
         children = {p.pid for p in psutil.Process(dev.process.pid).children()}
         first, second = pid_of(dev, "worker"), pid_of(dev, "worker-2")
-        assert first != second and {first, second} <= children
+        assert first != second
+        assert {first, second} <= children
         for name in ("worker", "worker-2"):
             log = data_dir / "logs" / f"{name}.log"
             until(lambda log=log: log.exists() and '"worker.started"' in log.read_text())
