@@ -498,7 +498,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
     started = datetime.now(UTC)
     load_at_start = os.getloadavg()
     try:
-        total = 4 + profile.rounds * profile.registrations + 2 * profile.open_loop
+        total = 4 + 2 * profile.rounds * profile.registrations + 2 * profile.open_loop
         write_registry(data_dir / "registry", total)
         with dev_stack(data_dir) as stack:
             env = {**os.environ, "CHILDREG_DATA_DIR": str(data_dir)}
