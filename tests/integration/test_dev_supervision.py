@@ -4,6 +4,7 @@ the web tier are its children, restarted when they die, and none outlives a kill
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -280,9 +281,13 @@ def test_workers_2_starts_two_supervised_worker_processes() -> None:
         first, second = pid_of(dev, "worker"), pid_of(dev, "worker-2")
         assert first != second
         assert {first, second} <= children
-        for name in ("worker", "worker-2"):
+
+        def started(name: str) -> bool:
             log = data_dir / "logs" / f"{name}.log"
-            until(lambda log=log: log.exists() and '"worker.started"' in log.read_text())
+            return log.exists() and '"worker.started"' in log.read_text()
+
+        for name in ("worker", "worker-2"):
+            until(functools.partial(started, name))
         assert psutil.Process(second).cmdline()[-1] == "worker"
 
         os.kill(second, signal.SIGKILL)  # the second is supervised like the first
