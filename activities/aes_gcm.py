@@ -10,6 +10,8 @@ and a document name, say) does not open under another.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,11 +19,49 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 NONCE_BYTES = 12
 TAG_BYTES = 16
 
+CACHED_CIPHERS = 4096
+"""How many keys' AESGCM objects a process keeps (the least recently used go first)."""
+
+
+class CipherCache:
+    """AESGCM objects by key, built once per key: a bounded LRU, safe across threads.
+
+    :meth:`discard` drops a key's object (an erased data key leaves nothing behind)."""
+
+    def __init__(self, size: int = CACHED_CIPHERS) -> None:
+        self._size = size
+        self._ciphers: OrderedDict[bytes, AESGCM] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> AESGCM:
+        with self._lock:
+            cipher = self._ciphers.get(key)
+            if cipher is not None:
+                self._ciphers.move_to_end(key)
+                return cipher
+        cipher = AESGCM(key)  # outside the lock; a racing builder's copy is as good
+        with self._lock:
+            self._ciphers[key] = cipher
+            if len(self._ciphers) > self._size:
+                self._ciphers.popitem(last=False)
+        return cipher
+
+    def discard(self, key: bytes) -> None:
+        with self._lock:
+            self._ciphers.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._ciphers)
+
+
+CIPHERS = CipherCache()
+"""The process's AESGCM objects: every seal and open below, and the event store's cipher."""
+
 
 def seal(key: bytes, data: bytes, associated: bytes = b"") -> bytes:
     """``data`` encrypted and authenticated under ``key`` (16, 24 or 32 bytes)."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, data, associated)  # ciphertext ‖ tag
+    return nonce + CIPHERS.get(key).encrypt(nonce, data, associated)  # ciphertext ‖ tag
 
 
 def unseal(key: bytes, sealed: bytes, associated: bytes = b"") -> bytes:
@@ -30,6 +70,6 @@ def unseal(key: bytes, sealed: bytes, associated: bytes = b"") -> bytes:
     if len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise ValueError("sealed data too short")
     try:
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+        return CIPHERS.get(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
     except InvalidTag:
         raise ValueError("MAC check failed") from None

@@ -43,7 +43,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, get_topic
 from psycopg_pool import ConnectionPool
 
-from activities.aes_gcm import seal, unseal
+from activities.aes_gcm import CIPHERS, seal, unseal
 from activities.schema import apply_schema, create_schema
 
 SCHEMA = """
@@ -221,7 +221,9 @@ class DataKeys:
         return bool(rows and rows[0][0])
 
     def forget(self, registration_id: UUID) -> None:
-        self._cache.pop(registration_id, None)
+        dropped = self._cache.pop(registration_id, None)
+        if dropped is not None and dropped.key is not None:
+            CIPHERS.discard(dropped.key)
 
 
 # --- the event store's cipher and mapper ------------------------------------------------------
@@ -230,7 +232,7 @@ class DataKeys:
 def _encrypt(key: bytes, plaintext: bytes, associated: bytes | None) -> bytes:
     """eventsourcing's AES-GCM layout: nonce ‖ tag ‖ ciphertext."""
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext, associated)
+    sealed = CIPHERS.get(key).encrypt(nonce, plaintext, associated)
     return nonce + sealed[-TAG_BYTES:] + sealed[:-TAG_BYTES]
 
 
@@ -240,7 +242,7 @@ def _decrypt(key: bytes, ciphertext: bytes, associated: bytes | None) -> bytes:
     body = ciphertext[NONCE_BYTES + TAG_BYTES :]
     if len(nonce) != NONCE_BYTES or len(tag) != TAG_BYTES:
         raise ValueError("damaged cipher text: too short")
-    return AESGCM(key).decrypt(nonce, body + tag, associated)
+    return CIPHERS.get(key).decrypt(nonce, body + tag, associated)
 
 
 class RegistrationCipher(Cipher):

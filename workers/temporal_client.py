@@ -12,6 +12,7 @@ import asyncio
 import base64
 import copy
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Sequence
 from uuid import UUID
@@ -27,7 +28,7 @@ from temporalio.converter import (
 )
 from temporalio.runtime import Runtime
 
-from activities.aes_gcm import seal, unseal
+from activities.aes_gcm import CACHED_CIPHERS, seal, unseal
 from activities.keys import DataKeys
 from domain.registration import registration_id_for
 from domain.values import WORKFLOW_ID_PREFIX
@@ -127,6 +128,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         return decoded
 
 
+@functools.lru_cache(maxsize=CACHED_CIPHERS)
 def _temporal_key(raw: bytes) -> bytes:
     return hashlib.sha256(b"childreg temporal payloads\x00" + raw).digest()
 

@@ -242,28 +242,43 @@ class LagSampler:
 # --- the run ----------------------------------------------------------------------------------
 
 
-async def run_load(
-    address: str, data_dir: Path, database_url: str, profile: Profile, meter: CpuMeter
-) -> dict[str, Any]:
-    from activities.documents import DocumentStore
-    from tests.builders import a_request, sharp_jpeg
-    from workers.embedded import generated_key
-    from workers.temporal_client import connect
+def start_second_worker(data_dir: Path) -> subprocess.Popen[bytes]:
+    """A second ``childreg worker`` on the stack's Temporal, PostgreSQL and SMTP sink, with the
+    environment ``childreg dev --workers 2`` gives its ``worker-2``; returns once it polls."""
+    from workers.stack import read_stack
 
-    key = generated_key(data_dir, "cipher.key")
-    documents = DocumentStore(data_dir / "documents", key)
-    portrait, certificate = documents.put(sharp_jpeg(1)), documents.put(sharp_jpeg(2))
-    client = await connect(address, "default", key)
-    base = a_request(documents__portrait=portrait, documents__birth_certificate=certificate)
-    drivers = {
-        "childreg": Driver(client, base, "childreg", "bench"),
-        "bare": Driver(client, base, "bare", "bare"),
+    stack = read_stack(data_dir)
+    assert stack is not None
+    log_path = data_dir / "logs" / "bench-worker-2.log"
+    env = {
+        **os.environ,
+        "CHILDREG_DATA_DIR": str(data_dir.resolve()),
+        "CHILDREG_TEMPORAL_ADDRESS": stack.temporal_address,
+        "CHILDREG_SMTP__PORT": str(stack.smtp_port),
+        "CHILDREG_METRICS_PORT": "0",
+        "CHILDREG_PUBLIC_BASE_URL": stack.web or "http://localhost:8080",
+        "CHILDREG_LOG_FORMAT": "json",
     }
-    counters = {"childreg": Counter(0), "bare": Counter(0)}
-    # Warm both up (imports, connections, sandbox caches) before anything is timed.
-    for kind in drivers:
-        await closed_loop(drivers[kind], counters[kind].take(2))
+    env.pop("CHILDREG_DATABASE_URL", None)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(BIN / "childreg"), "worker"], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    deadline = time.monotonic() + 120
+    while '"worker.started"' not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the second worker did not start: see {log_path}")
+        time.sleep(0.2)
+    return process
 
+
+async def closed_rounds(
+    drivers: dict[str, Driver],
+    counters: dict[str, Counter],
+    profile: Profile,
+    meter: CpuMeter,
+) -> tuple[dict[str, list[float]], dict[str, dict[str, float]], dict[str, int]]:
+    """``profile.rounds`` closed-loop rounds of each kind, interleaved A B A B."""
     rates: dict[str, list[float]] = {"childreg": [], "bare": []}
     cpu: dict[str, dict[str, float]] = {"childreg": {}, "bare": {}}
     done: dict[str, int] = {"childreg": 0, "bare": 0}
@@ -277,7 +292,44 @@ async def run_load(
             for group, seconds in used.items():
                 cpu[kind][group] = cpu[kind].get(group, 0.0) + seconds
             done[kind] += profile.registrations
+    return rates, cpu, done
+
+
+async def run_load(
+    address: str, data_dir: Path, database_url: str, profile: Profile, meter: CpuMeter
+) -> dict[str, Any]:
+    from activities.documents import DocumentStore
+    from activities.keys import DataKeys
+    from tests.builders import a_request, sharp_jpeg
+    from workers.embedded import generated_key
+    from workers.temporal_client import connect
+
+    key = generated_key(data_dir, "cipher.key")
+    documents = DocumentStore(data_dir / "documents", key)
+    portrait, certificate = documents.put(sharp_jpeg(1)), documents.put(sharp_jpeg(2))
+    client = await connect(address, "default", key, data_keys=DataKeys(database_url, key))
+    base = a_request(documents__portrait=portrait, documents__birth_certificate=certificate)
+    drivers = {
+        "childreg": Driver(client, base, "childreg", "bench"),
+        "bare": Driver(client, base, "bare", "bare"),
+    }
+    counters = {"childreg": Counter(0), "bare": Counter(0)}
+    # Warm both up (imports, connections, sandbox caches) before anything is timed.
+    for kind in drivers:
+        await closed_loop(drivers[kind], counters[kind].take(2))
+
+    rates, cpu, done = await closed_rounds(drivers, counters, profile, meter)
     capacity = {kind: statistics.median(values) for kind, values in rates.items()}
+
+    # The same closed loop with a second worker process polling the same task queue.
+    second = await asyncio.to_thread(start_second_worker, data_dir)
+    try:
+        meter.also(second.pid)
+        rates_2, cpu_2, done_2 = await closed_rounds(drivers, counters, profile, meter)
+    finally:
+        second.terminate()
+        await asyncio.to_thread(second.wait, 60)
+    capacity_2 = {kind: statistics.median(values) for kind, values in rates_2.items()}
 
     latency: dict[str, dict[str, Any]] = {"childreg": {}, "bare": {}}
     lag: dict[str, list[float]] = {}
@@ -298,6 +350,16 @@ async def run_load(
             "in_flight": profile.registrations,
             "per_second": {kind: spread(values) for kind, values in rates.items()},
             "ratio": capacity["childreg"] / capacity["bare"],
+        },
+        "two_workers": {
+            "in_flight": profile.registrations,
+            "per_second": {kind: spread(values) for kind, values in rates_2.items()},
+            "ratio": capacity_2["childreg"] / capacity_2["bare"],
+            "childreg_two_vs_one": capacity_2["childreg"] / capacity["childreg"],
+            "cpu_seconds_per_registration": {
+                kind: {group: seconds / done_2[kind] for group, seconds in groups.items()}
+                for kind, groups in cpu_2.items()
+            },
         },
         "open_loop": latency,
         "projection_lag_ms": {
@@ -367,9 +429,10 @@ def checks(data_dir: Path, database_url: str, childreg: int, failures: list[str]
     }
 
 
-def start_bare(address: str, data_dir: Path) -> subprocess.Popen[str]:
+def start_bare(address: str, data_dir: Path, database_url: str) -> subprocess.Popen[str]:
+    key_file = str(data_dir / "keys" / "cipher.key")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bare", address, str(data_dir / "keys" / "cipher.key")],
+        [sys.executable, "-m", "tests.bench.bare", address, key_file, database_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -435,7 +498,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
     started = datetime.now(UTC)
     load_at_start = os.getloadavg()
     try:
-        total = 4 + profile.rounds * profile.registrations + 2 * profile.open_loop
+        total = 4 + 2 * profile.rounds * profile.registrations + 2 * profile.open_loop
         write_registry(data_dir / "registry", total)
         with dev_stack(data_dir) as stack:
             env = {**os.environ, "CHILDREG_DATA_DIR": str(data_dir)}
@@ -448,7 +511,7 @@ def run(profile: Profile, label: str) -> dict[str, Any]:
             written = read_stack(data_dir)
             assert written is not None
             database_url = written.database_url
-            bare = start_bare(stack.address, data_dir)
+            bare = start_bare(stack.address, data_dir, database_url)
             try:
                 event_store = store.measure(
                     database_url,
@@ -497,6 +560,13 @@ def table(result: dict[str, Any]) -> str:
         f"{closed['ratio']:>8.2f}"
     )
     lines.append(f"{'':<44}{c['min']:>5.2f}-{c['max']:<6.2f}{b['min']:>5.2f}-{b['max']:<6.2f}")
+    two = result["two_workers"]
+    c2, b2 = two["per_second"]["childreg"], two["per_second"]["bare"]
+    lines.append(
+        f"{'two worker processes: registrations/s':<44}{c2['median']:>12.2f}{b2['median']:>12.2f}"
+        f"{two['ratio']:>8.2f}"
+    )
+    lines.append(f"{'  childreg two workers / one':<44}{two['childreg_two_vs_one']:>12.2f}")
     for load in ("50%", "90%"):
         for what in ("start_to_review_ms", "decision_to_result_ms"):
             a = result["open_loop"]["childreg"][load][what]

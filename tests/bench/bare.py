@@ -108,11 +108,13 @@ class BareRegistration:
         return result
 
 
-async def serve(address: str, key: str) -> None:
+async def serve(address: str, key: str, database_url: str) -> None:
+    from activities.keys import DataKeys
     from workers.bootstrap import ACTIVITY_THREADS
     from workers.temporal_client import connect
 
-    client = await connect(address, "default", key)
+    # The same codec as childreg's worker: each registration's payloads under its data key.
+    client = await connect(address, "default", key, data_keys=DataKeys(database_url, key))
     worker = Worker(
         client,
         task_queue=BARE_QUEUE,
@@ -125,4 +127,4 @@ async def serve(address: str, key: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], Path(sys.argv[2]).read_text().strip()))
+    asyncio.run(serve(sys.argv[1], Path(sys.argv[2]).read_text().strip(), sys.argv[3]))

@@ -105,6 +105,11 @@ class CpuMeter:
         self._client = psutil.Process()
         self._data_dir = str(data_dir)
         self._seen: dict[int, tuple[str, float]] = {}
+        self._extra: list[psutil.Process] = []
+
+    def also(self, pid: int) -> None:
+        """Count another process (a second worker the bench started) with ``childreg dev``."""
+        self._extra.append(psutil.Process(pid))
 
     def _postmaster(self) -> psutil.Process | None:
         for process in psutil.process_iter(["name", "cmdline"]):
@@ -125,6 +130,8 @@ class CpuMeter:
             yield "postgres", postmaster
             for child in postmaster.children(recursive=True):
                 yield "postgres", child
+        for extra in self._extra:
+            yield "childreg dev", extra
         yield "bare worker", self._bare
         yield "bench client", self._client
 

@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,10 @@ class Dev:
         return self.process.wait(timeout=90)
 
 
-def start_dev(data_dir: Path, ports: dict[str, int], *, demo: bool = True) -> Dev:
-    options = [f"--{name}={port}" for name, port in ports.items()]
+def start_dev(
+    data_dir: Path, ports: dict[str, int], *, demo: bool = True, extra: Sequence[str] = ()
+) -> Dev:
+    options = [f"--{name}={port}" for name, port in ports.items()] + list(extra)
     process = subprocess.Popen(
         [CHILDREG, "dev", "--data-dir", str(data_dir), *options, "--demo" if demo else "--no-demo"],
         stdout=subprocess.PIPE,

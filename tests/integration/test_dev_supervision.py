@@ -4,6 +4,7 @@ the web tier are its children, restarted when they die, and none outlives a kill
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -269,3 +270,34 @@ def test_a_killed_stack_takes_its_children_along_and_a_restart_cleans_up(
     assert left_on(dev.data_dir) == []
     assert (dev.data_dir / "postgres" / ".handle_pids.json").read_text() == "[]"
     assert not list((dev.data_dir / "run").glob("*.pid"))
+
+
+def test_workers_2_starts_two_supervised_worker_processes() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="childreg-sup2-", dir="/tmp"))
+    dev = start_dev(data_dir, ports(), demo=False, extra=["--workers", "2"])
+    output = Output(dev)
+    try:
+        children = {p.pid for p in psutil.Process(dev.process.pid).children()}
+        first, second = pid_of(dev, "worker"), pid_of(dev, "worker-2")
+        assert first != second
+        assert {first, second} <= children
+
+        def started(name: str) -> bool:
+            log = data_dir / "logs" / f"{name}.log"
+            return log.exists() and '"worker.started"' in log.read_text()
+
+        for name in ("worker", "worker-2"):
+            until(functools.partial(started, name))
+        assert psutil.Process(second).cmdline()[-1] == "worker"
+
+        os.kill(second, signal.SIGKILL)  # the second is supervised like the first
+        until(lambda: pid_of(dev, "worker-2") != second and alive(pid_of(dev, "worker-2")))
+        until(lambda: "Restarted worker-2" in output.text(), timeout=10)
+        assert alive(first)
+        assert dev.stop() == 0
+        assert not (data_dir / "run" / "worker.pid").exists()
+        assert not (data_dir / "run" / "worker-2.pid").exists()
+    finally:
+        if dev.process.poll() is None:
+            dev.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -49,3 +49,36 @@ def test_anything_else_is_refused(key: bytes, context: bytes, flip: int | None) 
 
     with pytest.raises(ValueError, match="MAC check failed"):
         unseal(key, bytes(sealed), context)
+
+
+def test_the_cipher_cache_builds_one_object_per_key_and_keeps_a_bounded_number() -> None:
+    import os
+
+    from activities.aes_gcm import CipherCache
+
+    cache = CipherCache(size=2)
+    first, second, third = os.urandom(32), os.urandom(32), os.urandom(32)
+
+    assert cache.get(first) is cache.get(first)
+    cache.get(second)
+    cache.get(first)  # the most recently used stays
+    cache.get(third)
+    assert len(cache) == 2
+    kept = cache.get(first)
+    assert cache.get(first) is kept
+    cache.discard(first)
+    assert cache.get(first) is not kept
+
+
+def test_what_one_cached_cipher_sealed_opens_with_a_fresh_one() -> None:
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from activities.aes_gcm import NONCE_BYTES, seal, unseal
+
+    key = os.urandom(32)
+    sealed = seal(key, b"event", b"ctx")
+
+    assert AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], b"ctx") == b"event"
+    assert unseal(key, sealed, b"ctx") == b"event"

@@ -93,6 +93,14 @@ def dev(
         bool, typer.Option("--demo/--no-demo", help="Play the demo on first start.")
     ] = True,
     log_format: Annotated[LogFormat | None, typer.Option(help="console, json or auto.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes polling the task queue (each supervised; pid files "
+            "worker.pid, worker-2.pid …; only the first serves the metrics port).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the whole service on its embedded defaults; Ctrl-C stops it, and its data stays."""
     from rich.console import Console
@@ -112,7 +120,7 @@ def dev(
     console = Console()
     ports = Ports(temporal_port, ui_port, smtp_port, codec_port, metrics_port, web_port)
     try:
-        run_dev(settings, ports, demo, console)
+        run_dev(settings, ports, demo, console, workers)
     except StackError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None

@@ -81,23 +81,39 @@ def exclusive(data_dir: Path) -> Iterator[None]:
         lock_file.close()
 
 
-def run_dev(settings: Settings, ports: Ports, demo: bool, console: Console) -> None:
+def run_dev(
+    settings: Settings, ports: Ports, demo: bool, console: Console, workers: int = 1
+) -> None:
     """Run the whole service on its embedded defaults until SIGINT or SIGTERM; its data stays.
 
+    ``workers`` worker processes poll the task queue (``worker``, ``worker-2`` …).
     Raises :class:`StackError` when the stack cannot start (already running, a port taken)."""
+    if workers < 1:
+        raise StackError(f"--workers must be at least 1, not {workers}")
     with exclusive(settings.data_dir):
-        stop_leftovers(settings.data_dir, SERVICES, console)
+        stop_leftovers(settings.data_dir, _leftover_names(settings.data_dir), console)
         postgres = EmbeddedPostgres(settings.data_dir)
         postgres.prepare(console)
         _check_ports(ports)
         try:
-            asyncio.run(_serve(settings, ports, demo, console, postgres))
+            asyncio.run(_serve(settings, ports, demo, console, postgres, workers))
         finally:
             postgres.release()
 
 
 SERVICES = ("web", "worker", "projector", "temporal", "postgres")
-"""The stack's child processes, each with its pid in ``<data dir>/run/<name>.pid``."""
+"""The stack's child processes, each with its pid in ``<data dir>/run/<name>.pid``; with
+``--workers N``, the 2nd to Nth worker processes are ``worker-2`` … ``worker-N``."""
+
+
+def worker_names(count: int) -> list[str]:
+    """The supervised names (and pid files) of ``count`` worker processes."""
+    return ["worker", *(f"worker-{index}" for index in range(2, count + 1))]
+
+
+def _leftover_names(data_dir: Path) -> tuple[str, ...]:
+    extra = sorted(path.stem for path in (data_dir / "run").glob("worker-*.pid"))
+    return (*extra, *SERVICES)
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,12 @@ def _check_ports(ports: Ports) -> None:
 
 
 async def _serve(
-    settings: Settings, ports: Ports, demo: bool, console: Console, postgres: EmbeddedPostgres
+    settings: Settings,
+    ports: Ports,
+    demo: bool,
+    console: Console,
+    postgres: EmbeddedPostgres,
+    workers: int = 1,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -183,10 +204,13 @@ async def _serve(
             Service("projector", [CHILDREG, "projector"], logs / "projector.log", env=env,
                     needs=after_postgres)
         )  # fmt: skip
-        supervisor.start(
-            Service("worker", [CHILDREG, "worker"], logs / "worker.log", env=env,
-                    needs=(*after_postgres, "temporal"))
-        )  # fmt: skip
+        for index, name in enumerate(worker_names(workers)):
+            # One metrics port per stack: the first worker's; the others' are off.
+            worker_env = env if index == 0 else {**env, "CHILDREG_METRICS_PORT": "0"}
+            supervisor.start(
+                Service(name, [CHILDREG, "worker"], logs / f"{name}.log", env=worker_env,
+                        needs=(*after_postgres, "temporal"))
+            )  # fmt: skip
         supervisor.start(
             Service(
                 "web",

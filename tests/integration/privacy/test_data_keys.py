@@ -162,3 +162,22 @@ def test_once_the_key_is_erased_nobody_reads_the_events(
     assert row is not None
     assert row[0] is None
     assert row[1] is not None
+
+
+def test_an_erased_key_leaves_no_cipher_behind_in_the_process(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    from activities.aes_gcm import CIPHERS
+
+    registration_id = submit(service, "vssid-20261125-000009")
+    keys = DataKeys(database_url, cipher_key)
+    data_key = keys.key_for(registration_id)
+    assert data_key.key is not None
+    cached = CIPHERS.get(data_key.key)
+    assert CIPHERS.get(data_key.key) is cached  # built once, then reused
+
+    assert keys.erase(registration_id) is True
+    keys.close()
+
+    assert CIPHERS.get(data_key.key) is not cached  # the erasure dropped it
+    CIPHERS.discard(data_key.key)

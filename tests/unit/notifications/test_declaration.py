@@ -75,3 +75,35 @@ def test_the_pdf_is_dated_at_the_submission() -> None:
 
 def test_the_file_is_named_after_the_short_reference() -> None:
     assert declaration_filename(REGISTRATION_ID) == "to-khai-DK-1A2B3C4D.pdf"
+
+
+def test_another_process_renders_the_same_bytes_from_its_own_cut_fonts() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, hashlib\n"
+        "from activities.notifications.declaration import render_declaration\n"
+        "from tests.builders.notifications import OFFICE_NAME, REGISTRATION_ID, parsed_request\n"
+        "pdf = render_declaration(parsed_request(), registration_id=REGISTRATION_ID,"
+        " office_name=OFFICE_NAME)\n"
+        "sys.stdout.write(hashlib.sha256(pdf).hexdigest())\n"
+    )
+    here = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert there == __import__("hashlib").sha256(here).hexdigest()
+
+
+def test_a_letter_outside_the_cut_fonts_is_set_in_the_full_fonts() -> None:
+    pdf = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name="Phường Ẁ"
+    )
+
+    text = text_of(pdf)
+    assert "Phường Ẁ" in text
+    assert "Nguyễn Minh Khôi" in text
