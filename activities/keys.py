@@ -45,6 +45,9 @@ from psycopg_pool import ConnectionPool
 
 from activities.aes_gcm import seal, unseal
 from activities.schema import apply_schema, create_schema
+from domain.errors import DataErased
+
+__all__ = ["DataErased", "DataKey", "DataKeys", "ErasedEvent", "KeyedMapper", "RegistrationCipher"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_keys (
@@ -63,6 +66,11 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 DATA_KEY_BYTES = 32
 
+ERASED_EVENTS = "ERASED_EVENTS"
+"""The eventsourcing environment's entry saying what reading an erased registration's event
+gives: ``raise`` (the default: :class:`DataErased`) or ``placeholder`` (an
+:class:`ErasedEvent` in its place: the read models' runners and rebuilds skip it)."""
+
 KEYS_URL = "DATA_KEYS_URL"
 """The eventsourcing environment's entry naming the database of the key table."""
 
@@ -72,12 +80,14 @@ def wrapping_key(cipher_key: str) -> bytes:
     return hashlib.sha256(b"childreg data keys\x00" + base64.b64decode(cipher_key)).digest()
 
 
-class DataErased(Exception):
-    """The registration's data key was erased: what was encrypted under it cannot be read."""
+@dataclass(frozen=True)
+class ErasedEvent:
+    """What stands for a stored event of an erased registration when it is read for a read model:
+    its position in the stream and its type, nothing of its content (which cannot be read)."""
 
-    def __init__(self, registration_id: UUID) -> None:
-        super().__init__(f"registration {registration_id}: its data was erased")
-        self.registration_id = registration_id
+    originator_id: UUID
+    originator_version: int
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -247,7 +257,7 @@ class RegistrationCipher(Cipher):
     """Encrypts a registration's events under its data key, and reads older events under the
     service key. Without an originator id (``encrypt``/``decrypt``), the service key alone."""
 
-    KEPT_TOPICS: frozenset[str] = frozenset()
+    KEPT_TOPICS: frozenset[str] = frozenset({"Erased"})
     """Event class names stored under the service key, readable after an erasure (they hold no
     personal data)."""
 
@@ -260,6 +270,7 @@ class RegistrationCipher(Cipher):
         if len(self.service_key) not in (16, 24, 32):
             raise ValueError("CIPHER_KEY: an AES key must be 16, 24 or 32 bytes (base64)")
         self.keys = DataKeys(url, cipher_key)
+        self.erased_placeholder = environment.get(ERASED_EVENTS, "raise") == "placeholder"
         if environment.get("CREATE_TABLE", "no").lower() in ("yes", "y", "true", "1", "on"):
             self.keys.create_table()
 
@@ -328,6 +339,12 @@ class KeyedMapper(Mapper[UUID]):
                 stored_event.state,
             )
         except DataErased:
+            if self.cipher.erased_placeholder:
+                return ErasedEvent(
+                    _uuid(stored_event.originator_id),
+                    stored_event.originator_version,
+                    stored_event.topic,
+                )
             raise
         except Exception as error:
             raise MapperDeserialisationError(
