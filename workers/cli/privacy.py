@@ -65,10 +65,7 @@ def _withdraw_and_wait(settings: Settings, request_id: str, reason: str) -> None
 
 
 def _report_table(report: ErasureReport, rows: int) -> Table:
-    title = f"Registration {report.request_id}: " + (
-        "already erased" if report.already_erased else "personal data erased"
-    )
-    table = Table("what", "count", title=title)
+    table = Table("what", "count", title=f"Erasure of {report.request_id}")
     table.add_row("data key deleted", "0" if report.already_erased else "1")
     table.add_row("events made unreadable", str(report.events_unreadable))
     table.add_row("document files removed", str(report.files_removed))
@@ -117,6 +114,11 @@ def erase(
         raise _fail(str(unknown), 2) from None
     except (StillOpen, ErasureUnavailable) as refused:
         raise _fail(str(refused)) from None
+    typer.echo(
+        f"{request_id}: already erased, nothing left to erase"
+        if report.already_erased
+        else f"{request_id}: personal data erased"
+    )
     Console(width=120).print(_report_table(report, rows))
 
 
