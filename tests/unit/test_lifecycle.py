@@ -282,10 +282,13 @@ def test_after_every_event_each_read_model_agrees_with_the_aggregate(steps: list
         if isinstance(event, Registration.Erased):
             # Erased keeps the final state; the status row is made from the event alone, the
             # guardians' index drops the row, the statistics count it by its state only.
-            assert aggregate.state is state and state in FINAL_STATES
+            assert aggregate.state is state
+            assert state in FINAL_STATES
             assert status_row == status.erased(event, position)
-            assert status_row["state"] == state.value and status_row["child_code_masked"] is None
-            assert guardian_row is None and queue_row is None
+            assert status_row["state"] == state.value
+            assert status_row["child_code_masked"] is None
+            assert guardian_row is None
+            assert queue_row is None
             assert statistics.erased(event)["state"] == state.value
             continue
         if isinstance(event, Registration.Submitted) or lifecycle.new_state(event) is not None:
