@@ -25,6 +25,7 @@ import base64
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,6 +72,10 @@ ERASED_EVENTS = "ERASED_EVENTS"
 gives: ``raise`` (the default: :class:`DataErased`) or ``placeholder`` (an
 :class:`ErasedEvent` in its place: the read models' runners and rebuilds skip it)."""
 
+CACHE_SECONDS = 2.0
+"""How long a process trusts a data key it read before reading it again (an erasure by another
+process is seen within this time)."""
+
 KEYS_URL = "DATA_KEYS_URL"
 """The eventsourcing environment's entry naming the database of the key table."""
 
@@ -106,11 +111,18 @@ class DataKey:
 class DataKeys:
     """The key table: a registration's data key, made on first use, and its erasure.
 
-    Keys are cached in memory once read; :meth:`forget` drops one (the erasure does, and so does
-    the mapper when it reads an erasure made by another process).
+    Keys are cached in memory once read, for ``cache_seconds`` (so an erasure made by another
+    process, ``childreg privacy erase``, is seen by a running worker, web tier or codec server
+    within that time; an erased key is cached for good); :meth:`forget` drops one (the erasure
+    does, and so does the mapper when it reads an erasure's event).
     """
 
-    def __init__(self, database_url: str | Callable[[], str], cipher_key: str) -> None:
+    def __init__(
+        self,
+        database_url: str | Callable[[], str],
+        cipher_key: str,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
         """``database_url`` may be a function giving it, called on the first look-up (the codec
         server of the embedded stack finds the stack's database only when it needs a key)."""
         self._url = database_url
@@ -118,6 +130,20 @@ class DataKeys:
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._cache: dict[UUID, DataKey] = {}
+        self._read_at: dict[UUID, float] = {}
+        self._cache_seconds = cache_seconds
+
+    def _cached(self, registration_id: UUID) -> DataKey | None:
+        found = self._cache.get(registration_id)
+        if found is None or found.erased:
+            return found
+        if time.monotonic() - self._read_at.get(registration_id, 0.0) > self._cache_seconds:
+            return None
+        return found
+
+    def _remember(self, found: DataKey) -> None:
+        self._cache[found.registration_id] = found
+        self._read_at[found.registration_id] = time.monotonic()
 
     # -- the table ---------------------------------------------------------------------------
 
@@ -168,7 +194,7 @@ class DataKeys:
 
     def find(self, registration_id: UUID) -> DataKey | None:
         """The registration's key (erased or not), or ``None`` when it has never had one."""
-        cached = self._cache.get(registration_id)
+        cached = self._cached(registration_id)
         if cached is not None:
             return cached
         rows = self._execute(
@@ -178,7 +204,7 @@ class DataKeys:
         if not rows:
             return None
         found = self._unwrap(registration_id, rows[0])
-        self._cache[registration_id] = found
+        self._remember(found)
         return found
 
     def key_for(self, registration_id: UUID) -> DataKey:
@@ -203,8 +229,8 @@ class DataKeys:
 
     def by_key_id(self, key_id: str) -> DataKey | None:
         """The key with this id (the Temporal codec's payload metadata names it)."""
-        for cached in self._cache.values():
-            if cached.key_id == key_id:
+        for cached in list(self._cache.values()):
+            if cached.key_id == key_id and self._cached(cached.registration_id) is not None:
                 return cached
         rows = self._execute(
             "SELECT registration_id, key_id, wrapped, erased_at FROM data_keys WHERE key_id = %s",
@@ -214,7 +240,7 @@ class DataKeys:
             return None
         registration_id, *rest = rows[0]
         found = self._unwrap(registration_id, tuple(rest))
-        self._cache[registration_id] = found
+        self._remember(found)
         return found
 
     def erase(self, registration_id: UUID) -> bool:
@@ -232,6 +258,7 @@ class DataKeys:
 
     def forget(self, registration_id: UUID) -> None:
         self._cache.pop(registration_id, None)
+        self._read_at.pop(registration_id, None)
 
 
 # --- the event store's cipher and mapper ------------------------------------------------------

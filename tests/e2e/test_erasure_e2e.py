@@ -11,18 +11,22 @@ data, and are left out of the scan, as is PostgreSQL's data directory (scanned t
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import json
 import re
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from activities.keys import CACHE_SECONDS
 from activities.registry import store as registry_store
 from tests.integration.privacy.test_erasure import database_hits, read_model_tables
 from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev, temporal
@@ -91,10 +95,26 @@ def get(url: str) -> tuple[int, str]:
 
 
 def decoded_history(dev: Dev, request_id: str) -> str:
+    """The workflow's history through the codec server, every payload's data decoded from the
+    base64 the CLI's JSON shows it in (what the codec could not decrypt stays ciphertext)."""
     codec = f"--codec-endpoint=http://127.0.0.1:{dev.ports['codec-port']}"
-    return temporal(
+    shown = temporal(
         dev, "workflow", "show", "--workflow-id", f"registration-{request_id}", codec, "-o", "json"
     )
+    texts = [shown]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("data"), str) and "metadata" in value:
+                texts.append(base64.b64decode(value["data"]).decode("utf-8", "replace"))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(shown))
+    return "\n".join(texts)
 
 
 def file_hits(data_dir: Path) -> list[str]:
@@ -127,6 +147,7 @@ def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev) -> No
 
     assert erased.returncode == 0, erased.stdout + erased.stderr
     assert "personal data erased" in erased.stdout
+    time.sleep(CACHE_SECONDS + 1)  # the running stack's processes read the key table again
     hits = [hit for hit in database_hits(url, CHILD) if hit.split(".")[0] not in REGISTRY_TABLES]
     assert hits == []
     assert file_hits(dev.data_dir) == []
