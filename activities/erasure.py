@@ -143,7 +143,7 @@ class Eraser:
                 events = []  # the key went before the event was recorded: record it now
             for event in events:
                 references.update(_references(vars(event)))
-            if events:
+            if events and not _has_erasure(stream):
                 view = self.service.get(registration_id)
                 if not is_final(view.state):
                     raise StillOpen(request_id, view.state)

@@ -109,6 +109,8 @@ def declaration_routes(deps: WebDependencies, pages: Pages) -> APIRouter:
             raise invalid
         try:
             view = deps.registrations.get(claims.registration_id)
+            if view.erased_at is not None:
+                raise DataErased(claims.registration_id)
             request = RegistrationRequest.model_validate(view.request)
         except RegistrationNotFound:
             log.info("declaration.refused", registration_id=registration_id, outcome="unknown")
