@@ -25,6 +25,7 @@ import base64
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,9 @@ from psycopg_pool import ConnectionPool
 
 from activities.aes_gcm import CIPHERS, seal, unseal
 from activities.schema import apply_schema, create_schema
+from domain.errors import DataErased
+
+__all__ = ["DataErased", "DataKey", "DataKeys", "ErasedEvent", "KeyedMapper", "RegistrationCipher"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_keys (
@@ -63,6 +67,15 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 DATA_KEY_BYTES = 32
 
+ERASED_EVENTS = "ERASED_EVENTS"
+"""The eventsourcing environment's entry saying what reading an erased registration's event
+gives: ``raise`` (the default: :class:`DataErased`) or ``placeholder`` (an
+:class:`ErasedEvent` in its place: the read models' runners and rebuilds skip it)."""
+
+CACHE_SECONDS = 2.0
+"""How long a process trusts a data key it read before reading it again (an erasure by another
+process is seen within this time)."""
+
 KEYS_URL = "DATA_KEYS_URL"
 """The eventsourcing environment's entry naming the database of the key table."""
 
@@ -72,12 +85,14 @@ def wrapping_key(cipher_key: str) -> bytes:
     return hashlib.sha256(b"childreg data keys\x00" + base64.b64decode(cipher_key)).digest()
 
 
-class DataErased(Exception):
-    """The registration's data key was erased: what was encrypted under it cannot be read."""
+@dataclass(frozen=True)
+class ErasedEvent:
+    """What stands for a stored event of an erased registration when it is read for a read model:
+    its position in the stream and its type, nothing of its content (which cannot be read)."""
 
-    def __init__(self, registration_id: UUID) -> None:
-        super().__init__(f"registration {registration_id}: its data was erased")
-        self.registration_id = registration_id
+    originator_id: UUID
+    originator_version: int
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -96,11 +111,18 @@ class DataKey:
 class DataKeys:
     """The key table: a registration's data key, made on first use, and its erasure.
 
-    Keys are cached in memory once read; :meth:`forget` drops one (the erasure does, and so does
-    the mapper when it reads an erasure made by another process).
+    Keys are cached in memory once read, for ``cache_seconds`` (so an erasure made by another
+    process, ``childreg privacy erase``, is seen by a running worker, web tier or codec server
+    within that time; an erased key is cached for good); :meth:`forget` drops one (the erasure
+    does, and so does the mapper when it reads an erasure's event).
     """
 
-    def __init__(self, database_url: str | Callable[[], str], cipher_key: str) -> None:
+    def __init__(
+        self,
+        database_url: str | Callable[[], str],
+        cipher_key: str,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
         """``database_url`` may be a function giving it, called on the first look-up (the codec
         server of the embedded stack finds the stack's database only when it needs a key)."""
         self._url = database_url
@@ -108,6 +130,20 @@ class DataKeys:
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._cache: dict[UUID, DataKey] = {}
+        self._read_at: dict[UUID, float] = {}
+        self._cache_seconds = cache_seconds
+
+    def _cached(self, registration_id: UUID) -> DataKey | None:
+        found = self._cache.get(registration_id)
+        if found is None or found.erased:
+            return found
+        if time.monotonic() - self._read_at.get(registration_id, 0.0) > self._cache_seconds:
+            return None
+        return found
+
+    def _remember(self, found: DataKey) -> None:
+        self._cache[found.registration_id] = found
+        self._read_at[found.registration_id] = time.monotonic()
 
     # -- the table ---------------------------------------------------------------------------
 
@@ -158,7 +194,7 @@ class DataKeys:
 
     def find(self, registration_id: UUID) -> DataKey | None:
         """The registration's key (erased or not), or ``None`` when it has never had one."""
-        cached = self._cache.get(registration_id)
+        cached = self._cached(registration_id)
         if cached is not None:
             return cached
         rows = self._execute(
@@ -168,7 +204,7 @@ class DataKeys:
         if not rows:
             return None
         found = self._unwrap(registration_id, rows[0])
-        self._cache[registration_id] = found
+        self._remember(found)
         return found
 
     def key_for(self, registration_id: UUID) -> DataKey:
@@ -193,8 +229,8 @@ class DataKeys:
 
     def by_key_id(self, key_id: str) -> DataKey | None:
         """The key with this id (the Temporal codec's payload metadata names it)."""
-        for cached in self._cache.values():
-            if cached.key_id == key_id:
+        for cached in list(self._cache.values()):
+            if cached.key_id == key_id and self._cached(cached.registration_id) is not None:
                 return cached
         rows = self._execute(
             "SELECT registration_id, key_id, wrapped, erased_at FROM data_keys WHERE key_id = %s",
@@ -204,7 +240,7 @@ class DataKeys:
             return None
         registration_id, *rest = rows[0]
         found = self._unwrap(registration_id, tuple(rest))
-        self._cache[registration_id] = found
+        self._remember(found)
         return found
 
     def erase(self, registration_id: UUID) -> bool:
@@ -222,6 +258,7 @@ class DataKeys:
 
     def forget(self, registration_id: UUID) -> None:
         dropped = self._cache.pop(registration_id, None)
+        self._read_at.pop(registration_id, None)
         if dropped is not None and dropped.key is not None:
             CIPHERS.discard(dropped.key)
 
@@ -249,7 +286,7 @@ class RegistrationCipher(Cipher):
     """Encrypts a registration's events under its data key, and reads older events under the
     service key. Without an originator id (``encrypt``/``decrypt``), the service key alone."""
 
-    KEPT_TOPICS: frozenset[str] = frozenset()
+    KEPT_TOPICS: frozenset[str] = frozenset({"Erased"})
     """Event class names stored under the service key, readable after an erasure (they hold no
     personal data)."""
 
@@ -262,6 +299,7 @@ class RegistrationCipher(Cipher):
         if len(self.service_key) not in (16, 24, 32):
             raise ValueError("CIPHER_KEY: an AES key must be 16, 24 or 32 bytes (base64)")
         self.keys = DataKeys(url, cipher_key)
+        self.erased_placeholder = environment.get(ERASED_EVENTS, "raise") == "placeholder"
         if environment.get("CREATE_TABLE", "no").lower() in ("yes", "y", "true", "1", "on"):
             self.keys.create_table()
 
@@ -330,6 +368,12 @@ class KeyedMapper(Mapper[UUID]):
                 stored_event.state,
             )
         except DataErased:
+            if self.cipher.erased_placeholder:
+                return ErasedEvent(
+                    _uuid(stored_event.originator_id),
+                    stored_event.originator_version,
+                    stored_event.topic,
+                )
             raise
         except Exception as error:
             raise MapperDeserialisationError(

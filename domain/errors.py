@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -54,3 +56,11 @@ class RegistrationNotFound(DomainError):
     def __init__(self, key: str) -> None:
         super().__init__(f"no registration {key}")
         self.key = key
+
+
+class DataErased(Exception):
+    """The registration's data key was erased: what was encrypted under it cannot be read."""
+
+    def __init__(self, registration_id: UUID) -> None:
+        super().__init__(f"registration {registration_id}: its data was erased")
+        self.registration_id = registration_id

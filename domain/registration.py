@@ -39,6 +39,8 @@ class ActorKind(StrEnum):
     REVIEWER = "reviewer"
     GUARDIAN = "guardian"
     SYSTEM = "system"
+    OPERATOR = "operator"
+    """A privacy officer (an erasure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +272,23 @@ class Registration(Aggregate):
         """HMAC-SHA-256 of the client's address under a service key: repeat visits from one
         address can be told apart from others, the address itself cannot be read back."""
 
+    class Erased(Event):
+        """The registration's personal data was erased (its data key deleted). Stored under the
+        service key, so it stays readable after the erasure; it holds no personal data: only what
+        the read models keep of an erased registration, the reason and the operator (the cause)."""
+
+        reason: str
+        request_id: str
+        office_code: str
+        state: str
+        """The final state it was erased in (an erasure leaves the state as it was)."""
+        outcome: str | None
+        submitted_at: datetime | None
+        outcome_at: datetime | None
+
+        def evolve(self, registration: Registration) -> None:
+            registration.erased_at = self.timestamp
+
     # --- state ------------------------------------------------------------------------------------
 
     def __init__(self) -> None:
@@ -300,6 +319,7 @@ class Registration(Aggregate):
         self.child_account_id: str | None = None
         self.notifications: dict[str, str] = {}
         self.notification_intents: dict[str, str] = {}
+        self.erased_at: datetime | None = None
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -553,6 +573,28 @@ class Registration(Aggregate):
         ):
             return
         self._record(self.NotificationSkipped, cause, kind=kind, channel=channel, why=why)
+
+    def erase(self, reason: str, cause: Cause) -> None:
+        """Record the erasure of a final registration's personal data (the caller then deletes
+        its data key). Erasing again is a no-op."""
+        if self.erased_at is not None or self._repeated(cause, self.Erased):
+            return
+        if not reason.strip():
+            raise InvalidValue("reason", "an erasure needs a reason")
+        if not self.is_final:
+            raise IllegalTransition("erase", self.state.value)
+        outcome = lifecycle.outcome_of(self.state)
+        self._record(
+            self.Erased,
+            cause,
+            reason=reason,
+            request_id=self.request_id,
+            office_code=self.office_code,
+            state=self.state.value,
+            outcome=outcome.value if outcome is not None else None,
+            submitted_at=self.submitted_at,
+            outcome_at=self.decided_at,
+        )
 
     # The guardian's link may be opened in any state, final ones included (a withdrawn or expired
     # registration still shows its declaration); each opening is its own command id.

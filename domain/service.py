@@ -21,7 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.contract import FinalOutcome, RegistrationRequest, RegistrationStatus
-from domain.errors import CommandConflict, RegistrationNotFound
+from domain.errors import CommandConflict, DataErased, RegistrationNotFound
 from domain.intake import RefusedRequest
 from domain.lifecycle import State, outcome_of, waiting_for
 from domain.registration import Cause, Registration, registration_id_for
@@ -60,6 +60,9 @@ class RegistrationView:
     notifications: dict[str, str] = field(default_factory=dict)
     position: int | None = None
     """The notification id of the last event this call recorded (None when it recorded nothing)."""
+    erased_at: datetime | None = None
+    """When its personal data was erased (a process that had it cached still holds it: check
+    this before using the request)."""
 
     @property
     def outcome(self) -> FinalOutcome | None:
@@ -178,6 +181,9 @@ class RegistrationService(Application[UUID]):
             raise RegistrationNotFound(str(registration_id)) from None
         if not isinstance(registration, Registration):
             raise RegistrationNotFound(str(registration_id))
+        if registration.erased_at is not None:
+            # Erased since this process cached it: what it holds must not be used any more.
+            raise DataErased(registration_id)
         return registration
 
 
@@ -232,4 +238,5 @@ def _view(registration: Registration, position: int | None = None) -> Registrati
         child_account_id=registration.child_account_id,
         notifications=dict(registration.notifications),
         position=position,
+        erased_at=registration.erased_at,
     )

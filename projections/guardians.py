@@ -86,6 +86,10 @@ class GuardianChildrenView(ReadModelView):
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
         if not self.digest_key:
             raise RuntimeError("GuardianChildrenView used without a digest key: use keyed()")
+        if isinstance(event, EVENTS.Erased):
+            # Its rows are keyed by digests of the guardian's and the child's codes: gone.
+            self.delete_row(curs, TABLE, event.originator_id)
+            return
         row = (
             None
             if isinstance(event, EVENTS.Submitted)
@@ -101,6 +105,8 @@ class GuardianChildrenProjection(ReadModelProjection):
 
 
 def evolve(row: Row | None, event: Any, key: bytes) -> Row | None:
+    if isinstance(event, EVENTS.Erased):
+        return None
     if isinstance(event, EVENTS.Submitted):
         code = child_code(event.request)
         guardian = text_at(event.request, "guardian", "social_insurance_code")

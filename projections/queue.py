@@ -87,6 +87,8 @@ class ReviewQueueProjection(ReadModelProjection):
 
 def _leaves_the_queue(event: Any) -> bool:
     """A decision, a withdrawal or expiry: the registration is no longer open."""
+    if isinstance(event, EVENTS.Erased):
+        return True
     state = new_state(event)
     return state is not None and state not in OPEN_STATES
 

@@ -72,6 +72,12 @@ class OfficeStatisticsView(ReadModelView):
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
+        if isinstance(event, EVENTS.Erased):
+            # Counted by its office and final state, from the erasure alone (a rebuild cannot read
+            # the events before it); its overdue marks and decision time are gone.
+            self.upsert_row(curs, REGISTRATIONS, erased(event))
+            self.delete_row(curs, DECISIONS, event.originator_id)
+            return
         if isinstance(event, EVENTS.Submitted):
             row: Row | None = None
         elif new_state(event) is not None or isinstance(event, EVENTS.ReviewOverdue):
@@ -108,6 +114,17 @@ def evolve(row: Row | None, event: Any) -> Row:
     if isinstance(event, EVENTS.ReviewRequested):
         row.update(overdue=False, office_code=event.office_code)
     return row
+
+
+def erased(event: Any) -> Row:
+    return {
+        "registration_id": event.originator_id,
+        "office_code": event.office_code,
+        "state": event.state,
+        "submitted_at": event.submitted_at or event.timestamp,
+        "overdue": False,
+        "ever_overdue": False,
+    }
 
 
 def decision(row: Row, event: Any) -> Row:

@@ -62,10 +62,13 @@ class RegistrationStatusView(ReadModelView):
             events_applied    integer NOT NULL,
             updated_at        timestamptz NOT NULL,
             position          bigint NOT NULL,
+            erased_at         timestamptz,
             CONSTRAINT {rm_registration_status_pkey} PRIMARY KEY (registration_id)
         )""",
         """CREATE UNIQUE INDEX IF NOT EXISTS {rm_registration_status_request_id}
             ON {rm_registration_status} (request_id)""",
+        # Before erasures (issue 14): a database migrated earlier gains the column.
+        """ALTER TABLE {rm_registration_status} ADD COLUMN IF NOT EXISTS erased_at timestamptz""",
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
@@ -81,6 +84,8 @@ class RegistrationStatusProjection(ReadModelProjection):
 
 def evolve(row: Row | None, event: Any, position: int) -> Row | None:
     """The status row after ``event``; None when there is nothing to keep."""
+    if isinstance(event, EVENTS.Erased):
+        return erased(event, position)
     if isinstance(event, EVENTS.Submitted):
         row = {
             "registration_id": event.originator_id,
@@ -99,6 +104,7 @@ def evolve(row: Row | None, event: Any, position: int) -> Row | None:
             "warnings": [],
             "child_account_id": None,
             "events_applied": 0,
+            "erased_at": None,
         }
         state = State.SUBMITTED
     elif row is None or not isinstance(event, EVENTS.Event):
@@ -117,6 +123,37 @@ def evolve(row: Row | None, event: Any, position: int) -> Row | None:
     row["updated_at"] = event.timestamp
     row["position"] = position
     return row
+
+
+def erased(event: Any, position: int) -> Row:
+    """An erased registration's row: made from the ``Erased`` event alone (the events before it
+    can no longer be read), so a rebuild gives the row the live projection wrote."""
+    state = State(event.state)
+    return {
+        "registration_id": event.originator_id,
+        "request_id": event.request_id,
+        "state": state.value,
+        "office_code": event.office_code,
+        "child_code_masked": None,
+        "submitted_at": event.submitted_at or event.timestamp,
+        "review_deadline": None,
+        "expires_at": None,
+        "overdue": False,
+        "escalated": False,
+        "waiting_for": waiting_for(state),
+        "supplement_rounds": 0,
+        "outcome": event.outcome,
+        "reason_code": None,
+        "decided_by": None,
+        "decided_at": event.outcome_at,
+        "warnings": [],
+        "child_account_id": None,
+        "version": event.originator_version,
+        "events_applied": event.originator_version,
+        "updated_at": event.timestamp,
+        "position": position,
+        "erased_at": event.timestamp,
+    }
 
 
 def _apply(row: Row, event: Any) -> None:
@@ -178,6 +215,8 @@ class StatusRecord(Answer):
     position: int
     """The notification id of this registration's last applied event."""
     as_of_position: int
+    erased_at: datetime | None = None
+    """When its personal data was erased (``childreg privacy erase``); None: it was not."""
 
 
 def find(conn: psycopg.Connection[Any], key: str, as_of: int) -> StatusRecord | None:

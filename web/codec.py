@@ -221,6 +221,9 @@ async def _decode(config: CodecConfig, index: int, payload: Payload) -> Payload:
     if payload.metadata.get("encoding") == config.encrypted_encoding:
         key_id = payload.metadata.get("encryption-key-id", b"").decode(errors="replace")
         knows_key = getattr(config.codec, "knows_key", None)  # a registration's data key
+        is_erased = getattr(config.codec, "is_erased", None)
+        if is_erased and await is_erased(key_id):
+            return payload  # an erased registration's: it stays ciphertext, for everyone
         if key_id != config.key_id and not (knows_key and await knows_key(key_id)):
             shown = "".join(c for c in key_id[:32] if c.isascii() and c.isalnum()) or "none"
             raise _Refusal(

@@ -30,7 +30,7 @@ from activities.notifications.kinds import short_reference
 from activities.notifications.links import DECLARATION, LinkTokenError, TokenProblem
 from activities.notifications.render import vn_datetime
 from domain.contract import RegistrationRequest, workflow_id_for
-from domain.errors import RegistrationNotFound
+from domain.errors import DataErased, RegistrationNotFound
 from domain.lifecycle import State
 from domain.reasons import CATALOGUE
 from domain.registration import ActorKind, Cause, Registration
@@ -109,10 +109,15 @@ def declaration_routes(deps: WebDependencies, pages: Pages) -> APIRouter:
             raise invalid
         try:
             view = deps.registrations.get(claims.registration_id)
+            if view.erased_at is not None:
+                raise DataErased(claims.registration_id)
             request = RegistrationRequest.model_validate(view.request)
         except RegistrationNotFound:
             log.info("declaration.refused", registration_id=registration_id, outcome="unknown")
             raise invalid from None
+        except DataErased:
+            log.info("declaration.refused", registration_id=registration_id, outcome="erased")
+            raise _Refused(html(pages.erased(), 410)) from None
         except ValidationError:
             # A request that broke the contract was never sent a link (see prepare_notification).
             log.info("declaration.refused", registration_id=registration_id, outcome="no_request")

@@ -54,6 +54,10 @@ class Pages:
     def expired(self) -> str:
         return self._render("expired.html.j2")
 
+    def erased(self) -> str:
+        """The guardian's link of a registration whose personal data was erased (answered 410)."""
+        return self._render("erased.html.j2")
+
     def too_many(self) -> str:
         return self._render("too_many.html.j2")
 

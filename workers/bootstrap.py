@@ -33,6 +33,7 @@ from activities.accounts import AccountActivities, PostgresChildAccounts
 from activities.authorisation import DecisionActivities
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
+from activities.erasure import Eraser, Places
 from activities.identity import IdentityActivities
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.event_store_journal import EventStoreNotificationJournal
@@ -53,6 +54,7 @@ from projections.audit.seal import create_schema as create_audit_tables
 from projections.audit.store import EVENTS_TABLE, EventDecoder, read_only_connection
 from projections.catalogue import create_schema as create_read_models
 from projections.catalogue import digest_key
+from projections.erasure import erasable, read_model_rows
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from web.console.oidc import OidcConfig
@@ -478,6 +480,54 @@ def read_models(resolved: Resolved) -> Iterator[ReadModels]:
         yield ReadModels(pool, digest_key(resolved.link_secret))
     finally:
         pool.close()
+
+
+# --- privacy: erasure and retention ---------------------------------------------------------------
+
+
+class ErasureUnavailable(RuntimeError):
+    """Nothing can be erased without a cipher key: the data is not encrypted at all."""
+
+
+@contextmanager
+def eraser(settings: Settings, resolved: Resolved) -> Iterator[Eraser]:
+    """The erasure of registrations' personal data (``childreg privacy erase`` and ``sweep``)."""
+    if not resolved.cipher_key:
+        raise ErasureUnavailable(
+            "CHILDREG_CIPHER_KEY: erasure deletes a registration's data key; without a cipher key "
+            "nothing is encrypted and nothing can be erased"
+        )
+    with ConnectionPool(resolved.database_url, min_size=1, max_size=2, open=True) as pool:
+        keys.DataKeys.create_schema(pool)
+    service = registration_service(resolved.database_url, resolved.cipher_key, create_tables=False)
+    data = keys.DataKeys(resolved.database_url, resolved.cipher_key)
+    try:
+        yield Eraser(service, data, resolved.database_url, Places.under(settings.data_dir))
+    finally:
+        data.close()
+        service.close()
+
+
+def catch_up_read_models(resolved: Resolved, timeout: float = 60.0) -> int:
+    """Run the read models up to the newest stored event (each event is applied once, whether by
+    this call or by a projector running beside it); returns the position reached."""
+    position = latest_position(resolved.database_url)
+    with running_projections(resolved) as running:
+        running.wait(position, timeout=timeout)
+    return position
+
+
+def personal_rows(resolved: Resolved, registration_id: Any) -> int:
+    """The read models' rows derived from a registration's personal data (see
+    :func:`projections.erasure.read_model_rows`)."""
+    with psycopg.connect(resolved.database_url) as connection:
+        return read_model_rows(connection, registration_id)
+
+
+def past_retention(resolved: Resolved, retention_days: int, now: Any) -> list[Any]:
+    """The final registrations whose outcome is older than the retention, not yet erased."""
+    with psycopg.connect(resolved.database_url) as connection:
+        return erasable(connection, retention_days, now)
 
 
 # --- the audit ------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     link_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
     max_wait_days: Annotated[int, Field(ge=1, le=365)] = 30
     """Calendar days without a decision (or a supplement) before a registration expires."""
+    retention_days: Annotated[int, Field(ge=1, le=36500)] = 3650
+    """Days after its outcome that a final registration's personal data is kept before
+    ``childreg privacy sweep`` erases it (the README says why ten years)."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "info"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0

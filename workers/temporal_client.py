@@ -101,6 +101,14 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
             return False
         return await asyncio.to_thread(self._data_keys.by_key_id, key_id) is not None
 
+    async def is_erased(self, key_id: str) -> bool:
+        """Whether ``key_id`` is a registration's data key that was erased (the codec server then
+        hands the payload back as it is: ciphertext nobody can read any more)."""
+        if self._data_keys is None or key_id.encode() == self.key_id:
+            return False
+        found = await asyncio.to_thread(self._data_keys.by_key_id, key_id)
+        return found is not None and found.erased
+
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key, key_id = await self._encoding_key()
         return [

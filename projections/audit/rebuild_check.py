@@ -26,7 +26,12 @@ from eventsourcing.persistence import Tracking
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
-from projections.audit.store import EventDecoder, UndecodableEvent, rows_in_log_order
+from projections.audit.store import (
+    ErasedData,
+    EventDecoder,
+    UndecodableEvent,
+    rows_in_log_order,
+)
 from projections.base import APPLICATION_NAME, ReadModelView, tracking_table_for
 from projections.catalogue import factory, projection_env, read_models
 
@@ -122,6 +127,8 @@ def _check(
             for row in rows_in_log_order(connection, upto=position):
                 try:
                     event = decoder.decode(row)
+                except ErasedData:
+                    continue  # an erased registration's: its ``Erased`` says what is kept
                 except UndecodableEvent as error:
                     differences.append(
                         Difference(name, "-", str(row.originator_id), f"event unreadable: {error}")

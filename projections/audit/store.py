@@ -24,6 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import IsolationLevel
 from psycopg.conninfo import make_conninfo
 
+from domain.errors import DataErased
 from domain.registration import Registration
 from domain.service import RegistrationService
 
@@ -56,6 +57,10 @@ class UndecodableEvent(Exception):
         super().__init__(f"{row.originator_id} version {row.originator_version}: {what}")
         self.row = row
         self.what = what
+
+
+class ErasedData(UndecodableEvent):
+    """A stored event of an erased registration: its bytes are intact, its data key deleted."""
 
 
 def read_only_connection(url: str) -> psycopg.Connection[Any]:
@@ -94,6 +99,8 @@ class EventDecoder:
         stored = StoredEvent(row.originator_id, row.originator_version, row.topic, row.state)
         try:
             event = self._app.mapper.to_domain_event(stored)
+        except DataErased:
+            raise ErasedData(row, "erased: its data key was deleted") from None
         except Exception as error:  # any failure to read the bytes is a finding, not a crash
             raise UndecodableEvent(
                 row,

@@ -38,6 +38,21 @@ class TimelineEntry:
         return plain
 
 
+def erased_entry(version: int, topic: str, erasure: Registration.Event | None) -> TimelineEntry:
+    """An event that can no longer be read (its registration's data was erased): its place in the
+    stream and its type, at the erasure's time (its own time was encrypted with the rest)."""
+    return TimelineEntry(
+        version=version,
+        at=erasure.timestamp if erasure is not None else datetime.fromtimestamp(0, UTC),
+        event=topic.rsplit(".", 1)[-1],
+        actor_kind="-",
+        actor_id="-",
+        cause="-",
+        correlation_id=erasure.correlation_id if erasure is not None else "-",
+        summary="erased: unreadable since its data key was deleted (stored bytes intact)",
+    )
+
+
 class NoSuchMoment(ValueError):
     """The registration had no state at the moment asked for."""
 
@@ -110,6 +125,7 @@ _SUMMARIES: dict[type[Any], Callable[[Any], str]] = {
         f"{e.kind} by {e.channel} failed ({'permanently' if e.permanent else 'will retry'})"
     ),
     E.NotificationSkipped: lambda e: f"{e.kind} by {e.channel} skipped: {e.why}",
+    E.Erased: lambda e: "personal data erased (data key deleted)" + _noted(e.reason),
     E.DeclarationViewed: lambda e: (
         f"declaration {e.opened} opened through the guardian's link (client {e.client_digest[:12]})"
     ),

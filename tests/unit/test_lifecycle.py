@@ -43,6 +43,7 @@ KEEPS_THE_STATE = {
     Registration.NotificationFailed,
     Registration.NotificationSkipped,
     Registration.DeclarationViewed,
+    Registration.Erased,
 }
 
 
@@ -219,6 +220,10 @@ def _notify(r: Registration, n: int) -> None:
     r.notification_skipped("withdrawn", "email", "no email", _cause(f"skipped-{n}", n))
 
 
+def _erase(r: Registration, n: int) -> None:
+    r.erase("guardian's request", _cause(f"erase-{n}", n, ActorKind.OPERATOR))
+
+
 def _open_link(r: Registration, n: int) -> None:
     r.record_declaration_view("page", "ab" * 32, _cause(f"view-{n}", n, ActorKind.GUARDIAN))
 
@@ -238,6 +243,7 @@ PATHS: dict[str, list[Step]] = {
     "expired waiting for a supplement": [*_TO_REVIEW, _supplement, _expire],
     "withdrawn at once": [_withdraw, _open_link],
     "withdrawn in review": [*_TO_REVIEW, _withdraw],
+    "rejected and erased": [*_TO_REVIEW, _reject, _notify, _erase],
 }  # fmt: skip
 
 
@@ -273,6 +279,18 @@ def test_after_every_event_each_read_model_agrees_with_the_aggregate(steps: list
         status_row = status.evolve(status_row, event, position)
         queue_row = None if queue._leaves_the_queue(event) else queue.evolve(queue_row, event)
         guardian_row = guardians.evolve(guardian_row, event, KEY)
+        if isinstance(event, Registration.Erased):
+            # Erased keeps the final state; the status row is made from the event alone, the
+            # guardians' index drops the row, the statistics count it by its state only.
+            assert aggregate.state is state
+            assert state in FINAL_STATES
+            assert status_row == status.erased(event, position)
+            assert status_row["state"] == state.value
+            assert status_row["child_code_masked"] is None
+            assert guardian_row is None
+            assert queue_row is None
+            assert statistics.erased(event)["state"] == state.value
+            continue
         if isinstance(event, Registration.Submitted) or lifecycle.new_state(event) is not None:
             statistics_row = statistics.evolve(statistics_row, event)
 

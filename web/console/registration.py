@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from activities.documents import DocumentStore
 from activities.notifications.declaration import RELATIONSHIP_LABELS
 from domain.contract import REQUIRED_DOCUMENTS, DecideUpdate, Outcome
-from domain.errors import RegistrationNotFound
+from domain.errors import DataErased, RegistrationNotFound
 from domain.lifecycle import State
 from domain.reasons import CATALOGUE, REVIEWER_CODES
 from domain.registry import Reviewer
@@ -114,7 +114,7 @@ def registration_routes(
     async def visible(request_id: str, reviewer: Reviewer) -> RegistrationView:
         try:
             view = await asyncio.to_thread(service.get_by_request, request_id)
-        except RegistrationNotFound:
+        except (RegistrationNotFound, DataErased):  # an erased one is no one's to see
             raise NotVisible() from None
         if view.office_code != reviewer.office_code:
             log.warning("console.other_office", reviewer_id=reviewer.reviewer_id)

@@ -33,10 +33,17 @@ from domain.contract import VIETNAM
 from domain.registration import Registration
 from projections.audit import seal as sealing
 from projections.audit.rebuild_check import check as rebuild_check
-from projections.audit.store import EventDecoder, UndecodableEvent, stream
+from projections.audit.store import (
+    ErasedData,
+    EventDecoder,
+    StoredRow,
+    UndecodableEvent,
+    stream,
+)
 from projections.audit.timeline import (
     NoSuchMoment,
     TimelineEntry,
+    erased_entry,
     registration_key,
     state_at,
     timeline,
@@ -83,8 +90,16 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _events(wiring: AuditWiring, registration_id: UUID) -> list[Registration.Event]:
+    """One registration's readable events (see :func:`_read`)."""
+    return _read(wiring, registration_id)[0]
+
+
+def _read(
+    wiring: AuditWiring, registration_id: UUID
+) -> tuple[list[Registration.Event], list[StoredRow]]:
     """One registration's events, checked first: an auditor is told when the history they are
-    about to read does not verify (and what they see is then only up to the break)."""
+    about to read does not verify (and what they see is then only up to the break). The events
+    of an erased registration that can no longer be read come second (they are not a break)."""
     with auditing(wiring) as (connection, decoder):
         with connection.transaction():
             rows = stream(connection, registration_id)
@@ -92,21 +107,32 @@ def _events(wiring: AuditWiring, registration_id: UUID) -> list[Registration.Eve
             raise _fail(f"no registration {registration_id} in the event store")
         report = verify_registration(connection, decoder, registration_id)
         events = []
+        erased: list[StoredRow] = []
         for row in rows:
             try:
                 events.append(decoder.decode(row))
+            except ErasedData:
+                erased.append(row)
             except UndecodableEvent as error:
                 typer.echo(f"warning: {error}", err=True)
                 break
     for finding in report.findings:
         typer.echo(f"warning: this history does not verify: {_finding_line(finding)}", err=True)
-    return events
+    return events, erased
 
 
 @audit_app.command()
 def history(key: KeyArgument, as_json: JsonOption = False) -> None:
     """The ordered timeline: version, time, event, actor, cause and a one-line summary."""
-    entries = timeline(_events(_wiring(), registration_key(key)))
+    events, erased = _read(_wiring(), registration_key(key))
+    erasure = next((event for event in events if isinstance(event, Registration.Erased)), None)
+    entries = sorted(
+        [
+            *timeline(events),
+            *(erased_entry(row.originator_version, row.topic, erasure) for row in erased),
+        ],
+        key=lambda entry: entry.version,
+    )
     if as_json:
         for entry in entries:
             typer.echo(json.dumps(entry.as_dict(), ensure_ascii=False))

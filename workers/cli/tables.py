@@ -37,7 +37,7 @@ def status_table(answer: StatusRecord) -> Table:
     )
     for field, value in (
         ("registration id", str(answer.registration_id)),
-        ("state", answer.state),
+        ("state", f"{answer.state} (erased)" if answer.erased_at else answer.state),
         ("waiting for", answer.waiting_for),
         ("office", answer.office_code),
         ("child", answer.child_code_masked or "-"),
@@ -52,6 +52,7 @@ def status_table(answer: StatusRecord) -> Table:
         ("decided", _when(answer.decided_at)),
         ("warnings", ", ".join(answer.warnings) or "-"),
         ("child account", answer.child_account_id or "-"),
+        ("data erased", _when(answer.erased_at) if answer.erased_at else "no"),
         ("as of position", str(answer.as_of_position)),
     ):
         table.add_row(field, value)

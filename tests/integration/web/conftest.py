@@ -101,8 +101,12 @@ def awaiting_review(service: RegistrationService, **changes: Any) -> Registratio
 
 @pytest.fixture
 def make_web(tmp_path: Path) -> Callable[..., Web]:
-    def make(limits: RateLimits | None = None, probes: dict[str, Probe] | None = None) -> Web:
-        service = RegistrationService()
+    def make(
+        limits: RateLimits | None = None,
+        probes: dict[str, Probe] | None = None,
+        service: RegistrationService | None = None,
+    ) -> Web:
+        service = service or RegistrationService()
         signer = LinkSigner(LINK_SECRET)
         clocks = Clocks()
         documents = DocumentStore(tmp_path / "documents", CIPHER_KEY)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
@@ -13,6 +15,7 @@ import pypdf
 import pytest
 from structlog.testing import capture_logs
 
+from activities.keys import CACHE_SECONDS, DataKeys
 from activities.notifications.declaration import render_declaration
 from activities.notifications.links import DECLARATION, LinkSigner
 from domain.contract import RegistrationRequest
@@ -29,6 +32,7 @@ from tests.integration.web.conftest import (
 )
 from web.dependencies import RateLimits
 from web.security import SECURITY_HEADERS
+from workers.bootstrap import registration_service
 
 INVALID = "Đường dẫn không hợp lệ"
 EXPIRED = "Đường dẫn đã hết hạn"
@@ -264,6 +268,30 @@ async def test_a_withdrawn_registration_still_shows_its_declaration(
     assert response.status_code == 200
     assert "Đã rút tờ khai" in response.text
     assert "Nguyễn Minh Khôi" in response.text
+
+
+async def test_an_erased_registration_answers_410_with_a_vietnamese_page(
+    make_web: Callable[..., Web], database_url: str
+) -> None:
+    cipher_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    service = registration_service(database_url, cipher_key)
+    web = make_web(service=service)
+    view = submit(web.service)
+    web.service.execute(view.registration_id, Registration.withdraw, None, a_cause("withdraw"))
+    web.service.execute(view.registration_id, Registration.erase, "request", a_cause("erase"))
+    keys = DataKeys(database_url, cipher_key)
+    assert keys.erase(view.registration_id)
+    keys.close()
+    time.sleep(CACHE_SECONDS + 0.5)  # the web tier's service re-reads the key
+
+    async with client_for(web.app) as client:
+        for suffix in ("", "/pdf"):
+            response = await client.get(f"/declarations/{web.token(view.registration_id)}{suffix}")
+
+            assert response.status_code == 410
+            assert "Dữ liệu của hồ sơ đã được xoá" in response.text
+            assert "Nguyễn Minh Khôi" not in response.text
+    service.close()
 
 
 async def test_an_expired_registration_still_shows_its_declaration(
