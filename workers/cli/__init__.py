@@ -7,7 +7,8 @@ One module per command group, each with a ``register(app)``:
   ``withdraw``);
 - ``query``: the read models (``status``, ``queue``, ``guardian``, ``stats``, ``projections``);
 - ``audit``: the auditors' commands; ``registry``: the registry's data; ``db``: ``db migrate`` and
-  ``schema``; ``notifications``: ``notifications preview``; ``reviewers``: console passwords.
+  ``schema``; ``notifications``: ``notifications preview``; ``reviewers``: console passwords;
+  ``privacy``: ``privacy export``.
 
 ``common`` holds what they share (the settings or exit 2, "JSON or a table"), ``tables`` how the
 answers print.
@@ -20,7 +21,17 @@ from typing import Annotated
 
 import typer
 
-from workers.cli import audit, db, notifications, query, registry, reviewers, run, workflow
+from workers.cli import (
+    audit,
+    db,
+    notifications,
+    privacy,
+    query,
+    registry,
+    reviewers,
+    run,
+    workflow,
+)
 from workers.settings import ENV_PREFIX, LogFormat
 
 app = typer.Typer(
@@ -29,7 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for group in (registry, db, run, workflow, query, audit, notifications, reviewers):
+for group in (registry, db, run, workflow, query, audit, notifications, reviewers, privacy):
     group.register(app)
 
 
