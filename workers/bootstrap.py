@@ -34,6 +34,7 @@ from activities.authorisation import DecisionActivities
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
 from activities.erasure import Eraser, Places
+from activities.export import RegistrationExporter
 from activities.identity import IdentityActivities
 from activities.notifications.activities import NotificationActivities
 from activities.notifications.event_store_journal import EventStoreNotificationJournal
@@ -590,3 +591,22 @@ def auditing(wiring: AuditWiring) -> Iterator[tuple[psycopg.Connection[Any], Eve
     finally:
         decoder.close()
         connection.close()
+
+
+# --- privacy --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def privacy_export(settings: Settings, resolved: Resolved) -> Iterator[RegistrationExporter]:
+    """The exporter of ``childreg privacy export``: the event store, the kept documents and the
+    data keys, with the same keys as the service."""
+    keyring = data_keys(resolved)
+    service = registration_service(resolved.database_url, resolved.cipher_key)
+    try:
+        yield RegistrationExporter(
+            service, document_store(settings, resolved.cipher_key, keyring), keyring
+        )
+    finally:
+        service.close()
+        if keyring is not None:
+            keyring.close()

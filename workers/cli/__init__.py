@@ -7,8 +7,8 @@ One module per command group, each with a ``register(app)``:
   ``withdraw``);
 - ``query``: the read models (``status``, ``queue``, ``guardian``, ``stats``, ``projections``);
 - ``audit``: the auditors' commands; ``registry``: the registry's data; ``db``: ``db migrate`` and
-  ``schema``; ``notifications``: ``notifications preview``; ``reviewers``: console passwords; ``privacy``: erasure and
-  retention of children's data.
+  ``schema``; ``notifications``: ``notifications preview``; ``reviewers``: console passwords;
+  ``privacy``: erasure, export and retention of children's data.
 
 ``common`` holds what they share (the settings or exit 2, "JSON or a table"), ``tables`` how the
 answers print.

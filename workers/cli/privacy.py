@@ -3,7 +3,10 @@
 - ``erase REQUEST_ID --reason TEXT --by OPERATOR_ID [--withdraw]``: erases one final registration
   (``--withdraw`` withdraws an open one first, through the workflow, and erases it once final);
 - ``sweep [--dry-run] [--by OPERATOR_ID]``: erases every final registration whose outcome is older
-  than ``CHILDREG_RETENTION_DAYS``.
+  than ``CHILDREG_RETENTION_DAYS``;
+- ``export REQUEST_ID [--out DIR]``: everything held about the registration, decrypted, as one
+  JSON document (``export.json``) with the kept documents as files beside it. The folder is named
+  by the request id (a request id is not personal data: DESIGN), so writing it prints none.
 
 Exit codes: 0 done (or already erased), 1 refused (still open, or the stack out of reach), 2 bad
 usage (an unknown request id, a setting that cannot be used).
@@ -12,14 +15,17 @@ usage (an unknown request id, a setting that cannot be used).
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from activities.erasure import ErasureReport, StillOpen, UnknownRegistration
+from activities.export import PrivacyExport
 from domain.contract import WithdrawSignal, workflow_id_for
 from domain.lifecycle import is_final
 from domain.registration import registration_id_for
@@ -30,13 +36,14 @@ from workers.bootstrap import (
     eraser,
     past_retention,
     personal_rows,
+    privacy_export,
     resolve,
 )
-from workers.cli.common import settings_or_exit
+from workers.cli.common import resolved_or_exit, settings_or_exit
 from workers.settings import Settings
 
 privacy_app = typer.Typer(
-    help="Children's data: erasure on request, retention.", no_args_is_help=True
+    help="Children's data: erasure and export on request, retention.", no_args_is_help=True
 )
 
 WITHDRAW_WAIT_SECONDS = 120.0
@@ -170,3 +177,41 @@ def sweep(
     except ErasureUnavailable as refused:
         raise _fail(str(refused)) from None
     Console(width=140).print(table)
+
+
+@privacy_app.command()
+def export(
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID", help="The request id.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", file_okay=False, help="The folder to write; default ./<REQUEST_ID>."),
+    ] = None,
+) -> None:
+    """Write everything held about a registration, decrypted, for the guardian's access request."""
+    settings = settings_or_exit()
+    resolved = resolved_or_exit()
+    with privacy_export(settings, resolved) as exporter:
+        found = exporter.collect(request_id)
+    if found is None:
+        typer.echo(f"error: no registration with request id {request_id}", err=True)
+        raise typer.Exit(2)
+    folder = out if out is not None else Path.cwd() / request_id
+    write(folder, found)
+    typer.echo(f"written: {folder / 'export.json'}")
+    typer.echo(f"events: {len(found.document['events'])}")
+    typer.echo(f"notifications: {len(found.document['notifications'])}")
+    typer.echo(f"documents: {len(found.files)}")
+    if found.document["erased"]:
+        typer.echo("the registration's data was erased: only what holds no personal data is left")
+
+
+def write(folder: Path, found: PrivacyExport) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in found.files.items():
+        path = folder / "documents" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    document: dict[str, Any] = found.document
+    (folder / "export.json").write_text(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )

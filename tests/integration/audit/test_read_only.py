@@ -82,3 +82,25 @@ def test_a_configured_audit_role_is_the_one_used(audit: Audit, store: dict[str, 
 
 def _role(url: str) -> str:
     return str(conninfo_to_dict(url)["user"])
+
+
+def test_the_audit_role_reads_the_data_keys_it_needs(
+    audit: Audit, store: dict[str, UUID], database_url: str, auditor_url: str
+) -> None:
+    """The auditor's decoder finds each registration's data key through the audit role: with
+    ``SELECT`` on ``data_keys`` the history decrypts, without it the command cannot read it."""
+    role = _role(auditor_url)
+    sql(database_url, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role)
+    audit.env["CHILDREG_AUDIT_DATABASE_URL"] = auditor_url
+    assert sql(database_url, "SELECT has_table_privilege(%s, 'data_keys', 'SELECT')", role) == [
+        (True,)
+    ]
+
+    readable = audit("history", "vssid-20261125-000777")
+    sql(database_url, "REVOKE SELECT ON data_keys FROM " + role)  # noqa: S608  (a test role)
+    refused = audit("history", "vssid-20261125-000777")
+
+    assert readable[0] == 0, readable
+    assert "SupplementRequested" in readable[1]
+    assert "SupplementRequested" not in refused[1], refused
+    assert "InsufficientPrivilege" in refused[1], refused
