@@ -292,6 +292,44 @@ def review_request_supplement(
     )
 
 
+@review_app.command("confirm-rejection")
+def review_confirm_rejection(
+    request_id: str,
+    reviewer: Reviewer,
+    decision_id: DecisionId = None,
+) -> None:
+    """Four-eyes offices: confirm another reviewer's proposed rejection (never your own)."""
+    _decide(
+        request_id,
+        _message(
+            DecideUpdate,
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer,
+            outcome=Outcome.CONFIRM_REJECTION,
+        ),
+    )
+
+
+@review_app.command("decline-rejection")
+def review_decline_rejection(
+    request_id: str,
+    reviewer: Reviewer,
+    note: Note = None,
+    decision_id: DecisionId = None,
+) -> None:
+    """Four-eyes offices: decline another reviewer's proposed rejection (back to review)."""
+    _decide(
+        request_id,
+        _message(
+            DecideUpdate,
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer,
+            outcome=Outcome.DECLINE_REJECTION,
+            note=note,
+        ),
+    )
+
+
 def withdraw(
     request_id: str,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
