@@ -65,9 +65,13 @@ async def test_a_second_reviewer_confirms(four_eyes: ConsoleWeb) -> None:
 
     async with four_eyes.client() as http:
         await sign_in(http, SUPERVISOR)
+        queue = await http.get("/console/queue")
         page = await http.get("/console/registrations/HCM-1")
         form = form_of(page.text) | {"outcome": "confirm_rejection"}
         answer = await http.post("/console/registrations/HCM-1/decide", data=form)
+
+    assert "HCM-1" in queue.text
+    assert "Đề xuất từ chối, chờ xác nhận" in queue.text
 
     assert "Xác nhận từ chối" in page.text
     assert "Không đồng ý" in page.text
