@@ -15,7 +15,7 @@ from temporalio import activity
 
 from activities.messages import ActivityName, DecisionInput, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
-from domain.authorisation import NotAuthorised, authorise, refusal_reason
+from domain.authorisation import NotAuthorised, authorise, needs_four_eyes, refusal_reason
 from domain.contract import DecideUpdate, Outcome
 from domain.registration import ActorKind, Registration
 from domain.registry import RegistryLookups
@@ -71,6 +71,33 @@ class DecisionActivities:
             return self._service.execute(
                 registration_id,
                 Registration.approve,
+                decision.decision_id,
+                decision.reviewer_id,
+                decision.note,
+                decided,
+            )
+        if decision.outcome is Outcome.REJECT and needs_four_eyes(self._registry, view.office_code):
+            return self._service.execute(
+                registration_id,
+                Registration.propose_rejection,
+                decision.decision_id,
+                decision.reviewer_id,
+                decision.reason_code,
+                decision.note,
+                decided,
+            )
+        if decision.outcome is Outcome.CONFIRM_REJECTION:
+            return self._service.execute(
+                registration_id,
+                Registration.confirm_rejection,
+                decision.decision_id,
+                decision.reviewer_id,
+                decided,
+            )
+        if decision.outcome is Outcome.DECLINE_REJECTION:
+            return self._service.execute(
+                registration_id,
+                Registration.decline_rejection,
                 decision.decision_id,
                 decision.reviewer_id,
                 decision.note,

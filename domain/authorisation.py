@@ -27,11 +27,22 @@ def authorise(registry: RegistryLookups, reviewer_id: str, office_code: str) -> 
         raise NotAuthorised("reviewer_id: the reviewer is not of this registration's office")
 
 
+def needs_four_eyes(registry: RegistryLookups, office_code: str) -> bool:
+    """True when a rejection in ``office_code`` is proposed first and takes effect only when a
+    second active reviewer or supervisor of the office confirms it (``offices.csv``'s
+    ``four_eyes``). That second reviewer passes :func:`authorise` like any decision, and the
+    aggregate refuses the proposer (``four_eyes: …``) on every path."""
+    office = registry.office(office_code)
+    return office is not None and office.four_eyes
+
+
 def refusal_reason(refused: DomainError, state: str) -> str:
     """Why a decision was refused, as recorded in ``DecisionRefused`` and answered to the reviewer.
 
     ``state`` is the registration's state when the decision was refused.
     """
+    if isinstance(refused, IllegalTransition) and refused.command.endswith("a rejection of"):
+        return f"state: no proposed rejection waits for a second reviewer (it is {state})"
     if isinstance(refused, IllegalTransition):
         return f"state: the registration is not awaiting review (it is {state})"
     if isinstance(refused, CommandConflict):

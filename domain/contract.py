@@ -171,6 +171,10 @@ class Outcome(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REQUEST_SUPPLEMENT = "request_supplement"
+    CONFIRM_REJECTION = "confirm_rejection"
+    """Four-eyes offices: a second reviewer confirms the proposed rejection."""
+    DECLINE_REJECTION = "decline_rejection"
+    """Four-eyes offices: a second reviewer declines it; the registration is back in review."""
 
 
 class ApproveSignal(_Contract):
@@ -191,6 +195,14 @@ class RequestSupplementSignal(_Contract):
     reviewer_id: Identifier
     documents: Annotated[list[DocumentName], Field(min_length=1, max_length=10)]
     note: Note
+
+
+class SecondReviewSignal(_Contract):
+    """The signals ``confirm_rejection`` and ``decline_rejection`` (four-eyes offices)."""
+
+    decision_id: Identifier
+    reviewer_id: Identifier
+    note: Note | None = None
 
 
 class ProvideSupplementSignal(_Contract):
@@ -258,6 +270,8 @@ class RegistrationStatus(_Contract):
     decided_by: str | None = None
     decided_at: datetime | None = None
     warnings: list[str] = Field(default_factory=list)
+    rejection_proposed_by: str | None = None
+    """Four-eyes offices: the reviewer whose proposed rejection waits for a second reviewer."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -270,6 +284,7 @@ CONTRACT_MODELS: dict[str, type[BaseModel]] = {
     "ApproveSignal": ApproveSignal,
     "RejectSignal": RejectSignal,
     "RequestSupplementSignal": RequestSupplementSignal,
+    "SecondReviewSignal": SecondReviewSignal,
     "ProvideSupplementSignal": ProvideSupplementSignal,
     "WithdrawSignal": WithdrawSignal,
     "DecideUpdate": DecideUpdate,

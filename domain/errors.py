@@ -52,6 +52,16 @@ class DecisionRule(DomainError):
     """A reviewer's decision that breaks a rule (reason missing, unknown reason, note missing, cap)."""
 
 
+class SecondReviewerRequired(DecisionRule):
+    """Four eyes: the reviewer who proposed a rejection may not confirm or decline it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "four_eyes: the reviewer who proposed the rejection cannot confirm or decline it;"
+            " a second reviewer or supervisor of the office must"
+        )
+
+
 class RegistrationNotFound(DomainError):
     def __init__(self, key: str) -> None:
         super().__init__(f"no registration {key}")

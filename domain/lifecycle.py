@@ -5,7 +5,8 @@
     submitted            → identity_verified | auto_rejected
     identity_verified    → documents_stored | auto_rejected
     documents_stored     → awaiting_review
-    awaiting_review      → approved | rejected | supplement_requested | expired
+    awaiting_review      → approved | rejected | rejection_proposed | supplement_requested | expired
+    rejection_proposed   → rejected | awaiting_review | expired      (four-eyes offices)
     supplement_requested → supplement_provided | expired
     supplement_provided  → documents_stored | auto_rejected
     approved             → account_activated
@@ -39,6 +40,9 @@ class State(StrEnum):
     IDENTITY_VERIFIED = "identity_verified"
     DOCUMENTS_STORED = "documents_stored"
     AWAITING_REVIEW = "awaiting_review"
+    REJECTION_PROPOSED = "rejection_proposed"
+    """A four-eyes office: a reviewer proposed a rejection; a second reviewer confirms or
+    declines it. The review deadline keeps running."""
     SUPPLEMENT_REQUESTED = "supplement_requested"
     SUPPLEMENT_PROVIDED = "supplement_provided"
     APPROVED = "approved"
@@ -55,6 +59,7 @@ OPEN_STATES = frozenset(
         State.IDENTITY_VERIFIED,
         State.DOCUMENTS_STORED,
         State.AWAITING_REVIEW,
+        State.REJECTION_PROPOSED,
         State.SUPPLEMENT_REQUESTED,
         State.SUPPLEMENT_PROVIDED,
     }
@@ -73,6 +78,8 @@ STATE_AFTER: Mapping[str, State] = MappingProxyType(
         "AutoRejected": State.AUTO_REJECTED,
         "DocumentsStored": State.DOCUMENTS_STORED,
         "ReviewRequested": State.AWAITING_REVIEW,
+        "RejectionProposed": State.REJECTION_PROPOSED,
+        "RejectionDeclined": State.AWAITING_REVIEW,
         "SupplementRequested": State.SUPPLEMENT_REQUESTED,
         "SupplementProvided": State.SUPPLEMENT_PROVIDED,
         "Approved": State.APPROVED,
@@ -110,6 +117,7 @@ WAITING_FOR: Mapping[State, WaitingFor] = MappingProxyType(
         State.IDENTITY_VERIFIED: "system",
         State.DOCUMENTS_STORED: "system",
         State.AWAITING_REVIEW: "reviewer",
+        State.REJECTION_PROPOSED: "reviewer",
         State.SUPPLEMENT_REQUESTED: "guardian",
         State.SUPPLEMENT_PROVIDED: "system",
         State.APPROVED: "system",
@@ -121,6 +129,10 @@ WAITING_FOR: Mapping[State, WaitingFor] = MappingProxyType(
     }
 )
 """Who has to act next for the registration to move on."""
+
+
+IN_REVIEW = frozenset({State.AWAITING_REVIEW, State.REJECTION_PROPOSED})
+"""A reviewer has to act and the review deadline runs (a waiting rejection proposal included)."""
 
 
 def new_state(event: object) -> State | None:

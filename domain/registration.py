@@ -17,8 +17,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain import chain, lifecycle
-from domain.errors import CommandConflict, DecisionRule, IllegalTransition, InvalidValue
-from domain.lifecycle import OPEN_STATES, State
+from domain.errors import (
+    CommandConflict,
+    DecisionRule,
+    IllegalTransition,
+    InvalidValue,
+    SecondReviewerRequired,
+)
+from domain.lifecycle import IN_REVIEW, OPEN_STATES, State
 from domain.reasons import AUTOMATIC_CODES, REVIEWER_CODES, reason
 
 MAX_SUPPLEMENT_ROUNDS = 3
@@ -186,6 +192,37 @@ class Registration(Aggregate):
             registration.decided_at = self.timestamp
             registration.decisions[self.decision_id] = "reject"
 
+    class RejectionProposed(Event):
+        """Four eyes: a reviewer proposed a rejection; it takes effect when a second reviewer of
+        the office confirms it (the ``Rejected`` event, recorded by the confirming reviewer)."""
+
+        decision_id: str
+        reviewer_id: str
+        reason_code: str
+        note: str | None
+
+        def evolve(self, registration: Registration) -> None:
+            registration.rejection_proposal = {
+                "decision_id": self.decision_id,
+                "reviewer_id": self.reviewer_id,
+                "reason_code": self.reason_code,
+                "note": self.note or "",
+            }
+            registration.decisions[self.decision_id] = "reject"
+
+    class RejectionDeclined(Event):
+        """Four eyes: a second reviewer did not agree with the proposed rejection: back to
+        review (the deadline as it was)."""
+
+        decision_id: str
+        reviewer_id: str
+        proposal_decision_id: str
+        note: str | None
+
+        def evolve(self, registration: Registration) -> None:
+            registration.rejection_proposal = None
+            registration.decisions[self.decision_id] = "decline_rejection"
+
     class DecisionRefused(Event):
         """An unauthorised or invalid decision attempt, kept for the audit. Changes no state."""
 
@@ -310,6 +347,8 @@ class Registration(Aggregate):
         self.supplement_rounds = 0
         self.supplement_documents: list[str] = []
         self.decisions: dict[str, str] = {}
+        self.rejection_proposal: dict[str, str] | None = None
+        """The waiting four-eyes proposal: decision_id, reviewer_id, reason_code, note."""
         self.refused_decisions = 0
         self.reason_code: str | None = None
         self.reason_field: str | None = None
@@ -398,7 +437,7 @@ class Registration(Aggregate):
     def mark_overdue(self, escalated_to: list[str], cause: Cause) -> None:
         if self._repeated(cause, self.ReviewOverdue):
             return
-        self._require("mark overdue", cause, State.AWAITING_REVIEW)
+        self._require("mark overdue", cause, *IN_REVIEW)
         if self.overdue:
             return
         self._record(self.ReviewOverdue, cause, escalated_to=sorted(escalated_to))
@@ -431,6 +470,68 @@ class Registration(Aggregate):
             reason_code=reason_code,
             note=note,
         )
+
+    def propose_rejection(
+        self,
+        decision_id: str,
+        reviewer_id: str,
+        reason_code: str | None,
+        note: str | None,
+        cause: Cause,
+    ) -> None:
+        """Four eyes: the first reviewer's rejection, waiting for a second reviewer."""
+        if self._repeated(cause, self.RejectionProposed):
+            return
+        self._require("propose a rejection of", cause, State.AWAITING_REVIEW)
+        check_rejection(reason_code, note)
+        self._record(
+            self.RejectionProposed,
+            cause,
+            decision_id=decision_id,
+            reviewer_id=reviewer_id,
+            reason_code=reason_code,
+            note=note,
+        )
+
+    def confirm_rejection(self, decision_id: str, reviewer_id: str, cause: Cause) -> None:
+        """Four eyes: a second reviewer confirms the proposal; the rejection takes effect with
+        the proposal's reason, decided by the confirming reviewer. Never by the proposer."""
+        if self._repeated(cause, self.Rejected):
+            return
+        proposal = self._proposal("confirm a rejection of", cause, reviewer_id)
+        self._record(
+            self.Rejected,
+            cause,
+            decision_id=decision_id,
+            reviewer_id=reviewer_id,
+            reason_code=proposal["reason_code"],
+            note=proposal["note"] or None,
+        )
+
+    def decline_rejection(
+        self, decision_id: str, reviewer_id: str, note: str | None, cause: Cause
+    ) -> None:
+        """Four eyes: a second reviewer does not agree; the registration is back in review."""
+        if self._repeated(cause, self.RejectionDeclined):
+            return
+        proposal = self._proposal("decline a rejection of", cause, reviewer_id)
+        self._record(
+            self.RejectionDeclined,
+            cause,
+            decision_id=decision_id,
+            reviewer_id=reviewer_id,
+            proposal_decision_id=proposal["decision_id"],
+            note=note,
+        )
+
+    def _proposal(self, command: str, cause: Cause, reviewer_id: str) -> dict[str, str]:
+        self._require(command, cause, State.REJECTION_PROPOSED)
+        proposal = self.rejection_proposal
+        if proposal is None:  # pragma: no cover - the state is only reached with a proposal
+            raise IllegalTransition(command, self.state.value)
+        if proposal["reviewer_id"] == reviewer_id:
+            raise SecondReviewerRequired()
+        return proposal
 
     def request_supplement(
         self,
@@ -488,8 +589,8 @@ class Registration(Aggregate):
     def expire(self, cause: Cause) -> None:
         if self._repeated(cause, self.Expired):
             return
-        self._require("expire", cause, State.AWAITING_REVIEW, State.SUPPLEMENT_REQUESTED)
-        stage = "review" if self.state is State.AWAITING_REVIEW else "supplement"
+        self._require("expire", cause, *IN_REVIEW, State.SUPPLEMENT_REQUESTED)
+        stage = "review" if self.state in IN_REVIEW else "supplement"
         self._record(self.Expired, cause, stage=stage)
 
     def activate_child_account(self, account_id: str, cause: Cause) -> None:

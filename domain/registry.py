@@ -122,6 +122,9 @@ class Office(_Row):
     province_code: ProvinceCode
     review_days: ReviewDays = DEFAULT_REVIEW_DAYS
     active: bool
+    four_eyes: bool = False
+    """A reviewer's rejection is first proposed, and takes effect when a second active reviewer
+    or supervisor of the office confirms it (``offices.csv``'s optional ``four_eyes`` column)."""
 
 
 class Reviewer(_Row):

@@ -58,6 +58,8 @@ class RegistrationView:
     decided_at: datetime | None
     child_account_id: str | None
     notifications: dict[str, str] = field(default_factory=dict)
+    rejection_proposal: dict[str, str] | None = None
+    """Four-eyes offices: the waiting proposal (decision_id, reviewer_id, reason_code, note)."""
     position: int | None = None
     """The notification id of the last event this call recorded (None when it recorded nothing)."""
     erased_at: datetime | None = None
@@ -88,6 +90,9 @@ class RegistrationView:
             decided_by=self.decided_by,
             decided_at=self.decided_at,
             warnings=list(self.warnings),
+            rejection_proposed_by=self.rejection_proposal["reviewer_id"]
+            if self.rejection_proposal
+            else None,
         )
 
 
@@ -237,6 +242,9 @@ def _view(registration: Registration, position: int | None = None) -> Registrati
         decided_at=registration.decided_at,
         child_account_id=registration.child_account_id,
         notifications=dict(registration.notifications),
+        rejection_proposal=dict(registration.rejection_proposal)
+        if registration.rejection_proposal
+        else None,
         position=position,
         erased_at=registration.erased_at,
     )

@@ -59,12 +59,14 @@ class ReviewQueueView(ReadModelView):
             escalated_to        jsonb NOT NULL DEFAULT '[]',
             supplement_rounds   integer NOT NULL DEFAULT 0,
             warnings            jsonb NOT NULL DEFAULT '[]',
+            rejection_proposed_by text,
             CONSTRAINT {rm_review_queue_pkey} PRIMARY KEY (registration_id)
         )""",
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_reviewers}
             ON {rm_review_queue} (office_code, overdue DESC, deadline) WHERE awaiting""",
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_supervisors}
             ON {rm_review_queue} (office_code, deadline) WHERE awaiting AND escalated""",
+        """ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS rejection_proposed_by text""",
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
@@ -111,6 +113,7 @@ def evolve(row: Row | None, event: Any) -> Row | None:
             "escalated_to": [],
             "supplement_rounds": 0,
             "warnings": [],
+            "rejection_proposed_by": None,
         }
     if row is None:
         return None
@@ -132,6 +135,10 @@ def evolve(row: Row | None, event: Any) -> Row | None:
     elif isinstance(event, EVENTS.SupplementRequested):
         row["expires_at"] = event.due
         row["supplement_rounds"] += 1
+    elif isinstance(event, EVENTS.RejectionProposed):
+        row["rejection_proposed_by"] = event.reviewer_id
+    elif isinstance(event, EVENTS.RejectionDeclined):
+        row["rejection_proposed_by"] = None
     return row
 
 
@@ -151,6 +158,8 @@ class QueueEntry(Answer):
     escalated_to: list[str]
     supplement_rounds: int
     warnings: list[str]
+    rejection_proposed_by: str | None = None
+    """Four eyes: a proposed rejection waits for a second reviewer (who proposed it)."""
 
 
 class OfficeQueue(Answer):

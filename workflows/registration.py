@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationStatus,
         RejectSignal,
         RequestSupplementSignal,
+        SecondReviewSignal,
         WithdrawSignal,
         workflow_id_for,
     )
@@ -98,6 +99,9 @@ worker that runs the workflow task: no round trip through the server's task queu
 LOCAL_STEPS = frozenset(ActivityName) - REGULAR_STEPS
 LOCAL_STEPS_PATCH = "local-steps"
 """Histories recorded before local steps replay with every step a regular activity."""
+FOUR_EYES_PATCH = "four-eyes"
+"""A proposed rejection (four-eyes offices) waits under the review deadline's timer; histories
+recorded before it never reach that state."""
 
 _NOTIFY_ON_OUTCOME = {
     FinalOutcome.APPROVED: NotificationKind.APPROVED,
@@ -179,6 +183,8 @@ class ChildAccountRegistration:
                         )
             elif state == State.AWAITING_REVIEW:
                 await self._await_review()
+            elif state == State.REJECTION_PROPOSED and workflow.patched(FOUR_EYES_PATCH):
+                await self._await_review()  # the review deadline keeps running
             elif state == State.SUPPLEMENT_REQUESTED:
                 await self._await_supplement()
             elif state == State.SUPPLEMENT_PROVIDED:
@@ -309,6 +315,28 @@ class ChildAccountRegistration:
                 reviewer_id=signal.reviewer_id,
                 outcome=Outcome.REQUEST_SUPPLEMENT,
                 documents=list(signal.documents),
+                note=signal.note,
+            )
+        )
+
+    @workflow.signal
+    async def confirm_rejection(self, signal: SecondReviewSignal) -> None:
+        await self._signalled(
+            DecideUpdate(
+                decision_id=signal.decision_id,
+                reviewer_id=signal.reviewer_id,
+                outcome=Outcome.CONFIRM_REJECTION,
+                note=signal.note,
+            )
+        )
+
+    @workflow.signal
+    async def decline_rejection(self, signal: SecondReviewSignal) -> None:
+        await self._signalled(
+            DecideUpdate(
+                decision_id=signal.decision_id,
+                reviewer_id=signal.reviewer_id,
+                outcome=Outcome.DECLINE_REJECTION,
                 note=signal.note,
             )
         )

@@ -39,6 +39,8 @@ class _FileSpec:
     model: type[BaseModel]
     dates: frozenset[str] = frozenset()
     booleans: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    """Columns a file may leave out of its header: every row then has the model's default."""
 
     @property
     def filename(self) -> str:
@@ -50,7 +52,12 @@ class _FileSpec:
 
 
 _SPECS = (
-    _FileSpec("offices", Office, booleans=frozenset({"active"})),
+    _FileSpec(
+        "offices",
+        Office,
+        booleans=frozenset({"active", "four_eyes"}),
+        optional=frozenset({"four_eyes"}),
+    ),
     _FileSpec("reviewers", Reviewer, booleans=frozenset({"active"})),
     _FileSpec("persons", Person, dates=frozenset({"date_of_birth"})),
     _FileSpec("accounts", Account),
@@ -111,7 +118,7 @@ def _read_file(
                 continue  # blank lines, and the ",,,," rows spreadsheets leave behind
             if header is None:
                 header = [cell.strip() for cell in cells]
-                header_problems = _header_problems(name, first_line, header, spec.columns)
+                header_problems = _header_problems(name, first_line, header, spec)
                 if header_problems:
                     # Rows cannot be read reliably against a wrong header: report the header only.
                     problems += header_problems
@@ -129,9 +136,8 @@ def _read_file(
     return rows, lines
 
 
-def _header_problems(
-    name: str, line: int, header: list[str], columns: tuple[str, ...]
-) -> list[str]:
+def _header_problems(name: str, line: int, header: list[str], spec: _FileSpec) -> list[str]:
+    columns = spec.columns
     problems = []
     seen: set[str] = set()
     for position, column in enumerate(header, start=1):
@@ -148,7 +154,9 @@ def _header_problems(
             problems.append(f"{name}:{line}: {column}: the column appears twice")
         seen.add(column)
     problems += [
-        f"{name}:{line}: {column}: missing column" for column in columns if column not in seen
+        f"{name}:{line}: {column}: missing column"
+        for column in columns
+        if column not in seen and column not in spec.optional
     ]
     return problems
 

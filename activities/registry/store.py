@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS registry_offices (
     active        boolean NOT NULL,
     changed_at    timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE registry_offices ADD COLUMN IF NOT EXISTS four_eyes boolean NOT NULL DEFAULT false;
 
 CREATE TABLE IF NOT EXISTS registry_reviewers (
     reviewer_id text PRIMARY KEY,
@@ -158,6 +159,7 @@ class OfficeSummary:
     active: bool
     active_reviewers: int
     active_supervisors: int
+    four_eyes: bool = False
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ class PostgresRegistry:
         offices = self._fetch(
             "summary",
             sql.SQL(
-                "SELECT o.office_code, o.name, o.province_code, o.review_days, o.active,"
+                "SELECT o.office_code, o.name, o.province_code, o.review_days, o.active, o.four_eyes,"
                 " count(*) FILTER (WHERE r.active AND r.role = 'reviewer') AS active_reviewers,"
                 " count(*) FILTER (WHERE r.active AND r.role = 'supervisor') AS active_supervisors"
                 " FROM registry_offices AS o LEFT JOIN registry_reviewers AS r USING (office_code)"

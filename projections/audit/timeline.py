@@ -111,6 +111,14 @@ _SUMMARIES: dict[type[Any], Callable[[Any], str]] = {
     E.SupplementProvided: lambda e: f"supplement provided: {', '.join(sorted(e.documents))}",
     E.Approved: lambda e: _decided(e) + "approved" + _noted(e.note),
     E.Rejected: lambda e: _decided(e) + f"rejected: {e.reason_code}" + _noted(e.note),
+    E.RejectionProposed: lambda e: (
+        _decided(e)
+        + f"rejection proposed: {e.reason_code}, waiting for a second reviewer"
+        + _noted(e.note)
+    ),
+    E.RejectionDeclined: lambda e: (
+        _decided(e) + f"proposed rejection {e.proposal_decision_id} declined" + _noted(e.note)
+    ),
     E.DecisionRefused: lambda e: _decided(e) + f"{e.outcome} refused: {e.reason}",
     E.Withdrawn: lambda e: "withdrawn by the guardian" + _noted(e.reason),
     E.Expired: lambda e: f"expired waiting for the {e.stage}",

@@ -36,6 +36,7 @@ from tests.builders.registry import (
     SIBLING,
     STRANGER_CHILD,
     SUPERVISOR,
+    four_eyes_offices,
     registry_data,
 )
 from tests.builders.requests import DELETE, EXAMPLE_REQUEST, a_request, card_qr, changed, request
@@ -63,6 +64,7 @@ __all__ = [
     "card_qr",
     "changed",
     "encoded",
+    "four_eyes_offices",
     "jpeg_with_gps",
     "registry_data",
     "request",

@@ -128,3 +128,10 @@ def registry_data() -> RegistryData:
         ],
         holidays=[Holiday(date=date(2026, 12, 31), name="Nghỉ bù Tết Dương lịch")],
     )
+
+
+def four_eyes_offices() -> RegistryData:
+    """The test registry's office with four eyes turned on (load it over ``registry_data()``):
+    its rejections are proposed, then confirmed or declined by a second reviewer."""
+    office = next(office for office in registry_data().offices if office.office_code == OFFICE)
+    return RegistryData(offices=[office.model_copy(update={"four_eyes": True})])

@@ -33,6 +33,10 @@ PASSWORD = "mật khẩu của Thu Hà 2026"
 REVIEWER = "rv-79001-01"
 OTHER_OFFICE_REVIEWER = "rv-01001-01"
 REQUEST_ID = "console-0001"
+FOUR_EYES_OFFICE = "48001"
+PROPOSER = "rv-48001-01"
+SECOND_REVIEWER = "rv-48001-02"
+FOUR_EYES_REQUEST_ID = "console-0002"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="make test installs chromium (apt-get install chromium)"
@@ -52,7 +56,18 @@ def dev() -> Iterator[Dev]:
             check=True,
             capture_output=True,
         )
-        for reviewer_id in (REVIEWER, OTHER_OFFICE_REVIEWER):
+        four_eyes = data_dir / "four-eyes"  # the demo's Đà Nẵng office, with four eyes
+        four_eyes.mkdir()
+        offices = (DEMO_REGISTRY / "offices.csv").read_text(encoding="utf-8").splitlines()
+        (four_eyes / "offices.csv").write_text(
+            f"{offices[0]},four_eyes\n"
+            + "".join(f"{row},true\n" for row in offices[1:] if row.startswith(FOUR_EYES_OFFICE)),
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [CHILDREG, "registry", "load", str(four_eyes)], env=env, check=True, capture_output=True
+        )
+        for reviewer_id in (REVIEWER, OTHER_OFFICE_REVIEWER, PROPOSER, SECOND_REVIEWER):
             subprocess.run(
                 [CHILDREG, "reviewers", "set-password", reviewer_id, "--password-stdin"],
                 input=PASSWORD + "\n",
@@ -189,6 +204,55 @@ def test_a_reviewer_signs_in_finds_opens_sees_and_rejects(
     assert errors == []  # nothing refused by the Content-Security-Policy
     assert failed == []
     context.close()
+
+
+def test_a_second_reviewer_confirms_a_rejection_in_a_four_eyes_office(
+    dev: Dev, browser: Browser, tmp_path: Path
+) -> None:
+    request = a_request(
+        request_id=FOUR_EYES_REQUEST_ID,
+        office_code=FOUR_EYES_OFFICE,
+        guardian__social_insurance_code="4800000003",
+        guardian__full_name="Trịnh Văn Long",
+        guardian__phone="0905111222",
+        guardian__email="long.trinh@example.vn",
+        child__social_insurance_code="4800000031",
+        child__full_name="Trịnh Gia Hưng",
+        child__date_of_birth="2022-09-09",
+        documents__portrait=put_document(dev, sharp_jpeg(3)),
+        documents__birth_certificate=put_document(dev, sharp_jpeg(4)),
+    )
+    waiting_for_review(dev, request)
+    base = web_url(dev)
+    page_url = f"{base}/console/registrations/{FOUR_EYES_REQUEST_ID}"
+    folder = screenshots(tmp_path)
+
+    proposer = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    page = proposer.new_page()
+    sign_in(page, base, PROPOSER)
+    page.goto(page_url)
+    page.get_by_label("Lý do", exact=True).select_option("RELATIONSHIP_NOT_PROVEN")
+    page.get_by_role("button", name="Từ chối", exact=True).click()
+    page.wait_for_url(f"{page_url}?done=1")
+    proposer_sees = page.content()
+    proposer.close()
+
+    second = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    page = second.new_page()
+    sign_in(page, base, SECOND_REVIEWER)
+    page.goto(page_url)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(folder / "four-eyes.png"), full_page=True)
+    page.get_by_role("button", name="Xác nhận từ chối").click()
+    page.wait_for_url(f"{page_url}?done=1")
+    result = result_of(dev, FOUR_EYES_REQUEST_ID)
+    second.close()
+
+    assert "Đề xuất của bạn đang chờ một cán bộ thứ hai xác nhận." in proposer_sees
+    assert "Xác nhận từ chối" not in proposer_sees
+    assert result["outcome"] == "rejected"
+    assert result["reason_code"] == "RELATIONSHIP_NOT_PROVEN"
+    assert result["decided_by"] == SECOND_REVIEWER
 
 
 def test_a_reviewer_of_another_office_gets_404(dev: Dev, browser: Browser) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.registry import PostgresRegistry
 from domain.contract import FinalOutcome, RegistrationResult, RegistrationStatus
 from domain.registration import registration_id_for
 from tests import builders
@@ -224,6 +225,51 @@ async def test_a_reviewer_decides_with_childreg(
         FinalOutcome.REJECTED,
         "RELATIONSHIP_NOT_PROVEN",
     )
+
+
+async def test_in_a_four_eyes_office_childreg_review_needs_a_second_reviewer(
+    dev_server: WorkflowEnvironment,
+    worker: str,
+    settings: Settings,
+    sink: SmtpSink,
+    adapters: Adapters,
+) -> None:
+    registry = adapters.registry
+    assert isinstance(registry, PostgresRegistry)
+    registry.load(builders.four_eyes_offices())
+    password = give_password(str(settings.database_url), builders.REVIEWER, builders.SUPERVISOR)
+    request_id = await submit_with_childreg(settings, worker)
+    await _until_awaiting_review(dev_server.client, f"registration-{request_id}")
+
+    proposed = await childreg(
+        settings, "review", "reject", request_id, "--reviewer", builders.REVIEWER,
+        "--reason", "PHOTO_UNCLEAR", stdin=password,
+    )  # fmt: skip
+    own = await childreg(
+        settings, "review", "confirm-rejection", request_id, "--reviewer", builders.REVIEWER,
+        check=False, stdin=password,
+    )  # fmt: skip
+    declined = await childreg(
+        settings, "review", "decline-rejection", request_id, "--reviewer", builders.SUPERVISOR,
+        "--note", "Ảnh đủ rõ.", stdin=password,
+    )  # fmt: skip
+    await childreg(
+        settings, "review", "reject", request_id, "--reviewer", builders.REVIEWER,
+        "--reason", "PHOTO_UNCLEAR", "--decision-id", "again-1", stdin=password,
+    )  # fmt: skip
+    confirmed = await childreg(
+        settings, "review", "confirm-rejection", request_id, "--reviewer", builders.SUPERVISOR,
+        stdin=password,
+    )  # fmt: skip
+    result = await result_of(dev_server.client, f"registration-{request_id}")
+
+    assert json.loads(proposed.stdout)["state"] == "rejection_proposed"
+    assert json.loads(proposed.stdout)["rejection_proposed_by"] == builders.REVIEWER
+    assert own.returncode == 1
+    assert "refused: four_eyes: the reviewer who proposed the rejection" in own.stderr
+    assert json.loads(declined.stdout)["state"] == "awaiting_review"
+    assert json.loads(confirmed.stdout)["state"] == "rejected"
+    assert (result.outcome, result.decided_by) == (FinalOutcome.REJECTED, builders.SUPERVISOR)
 
 
 async def test_a_reviewers_decision_is_read_back_at_the_position_the_command_reports(

@@ -497,3 +497,42 @@ def test_a_row_the_database_refuses_midway_rolls_back_the_whole_load(
     ]
     assert counts(demo_loaded) == before
     assert demo_loaded.office("92001") is None
+
+
+def test_four_eyes_is_an_optional_column_stored_with_the_office(
+    tmp_path: Path, demo_loaded: PostgresRegistry
+) -> None:
+    directory = tmp_path / "four-eyes"
+    directory.mkdir()
+    (directory / "offices.csv").write_text(
+        "office_code,name,province_code,review_days,active,four_eyes\n"
+        "92001,BHXH Thành phố Cần Thơ,92,3,true,true\n"
+        "93001,BHXH tỉnh Hậu Giang,93,3,true,\n",
+        encoding="utf-8",
+    )
+
+    demo_loaded.load(read_registry(directory))
+    summary = {office.office_code: office for office in demo_loaded.summary().offices}
+
+    can_tho, hau_giang = demo_loaded.office("92001"), demo_loaded.office("93001")
+    assert can_tho is not None
+    assert can_tho.four_eyes is True
+    assert hau_giang is not None
+    assert hau_giang.four_eyes is False  # an empty cell: the default
+    assert summary["92001"].four_eyes is True
+    assert summary["79001"].four_eyes is False  # the demo's file has no four_eyes column
+
+
+def test_a_bad_four_eyes_value_names_the_file_row_column_and_rule(tmp_path: Path) -> None:
+    directory = tmp_path / "bad"
+    directory.mkdir()
+    (directory / "offices.csv").write_text(
+        "office_code,name,province_code,review_days,active,four_eyes\n"
+        "92001,BHXH Thành phố Cần Thơ,92,3,true,yes\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(RegistryLoadError) as refused:
+        read_registry(directory)
+
+    assert refused.value.problems == ["offices.csv:2: four_eyes: must be true or false"]

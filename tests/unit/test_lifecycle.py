@@ -194,6 +194,20 @@ def _reject(r: Registration, n: int) -> None:
     r.reject(f"d-{n}", "79001.reviewer", "PHOTO_UNCLEAR", None, cause)
 
 
+def _propose(r: Registration, n: int) -> None:
+    cause = _cause(f"propose-{n}", n, ActorKind.REVIEWER)
+    r.propose_rejection(f"d-{n}", "79001.reviewer", "PHOTO_UNCLEAR", None, cause)
+
+
+def _decline(r: Registration, n: int) -> None:
+    cause = _cause(f"decline-{n}", n, ActorKind.REVIEWER)
+    r.decline_rejection(f"d-{n}", "79001.second", "Ảnh đủ rõ", cause)
+
+
+def _confirm(r: Registration, n: int) -> None:
+    r.confirm_rejection(f"d-{n}", "79001.second", _cause(f"confirm-{n}", n, ActorKind.REVIEWER))
+
+
 def _auto_reject(r: Registration, n: int) -> None:
     r.auto_reject("CHILD_NOT_FOUND", None, "not in the registry", _cause(f"auto-{n}", n))
 
@@ -236,6 +250,10 @@ PATHS: dict[str, list[Step]] = {
         _activate, _notify,
     ],
     "rejected": [*_TO_REVIEW, _reject, _notify],
+    "rejected with four eyes": [
+        *_TO_REVIEW, _propose, _overdue, _decline, _propose, _confirm, _notify,
+    ],
+    "expired with a proposed rejection": [*_TO_REVIEW, _propose, _overdue, _expire],
     "auto-rejected at once": [_auto_reject],
     "auto-rejected after the identity check": [_verify, _auto_reject],
     "auto-rejected supplement": [*_TO_REVIEW, _supplement, _provide, _auto_reject],
@@ -306,7 +324,7 @@ def test_after_every_event_each_read_model_agrees_with_the_aggregate(steps: list
         )
         assert status.StatusRecord(**_without(status_row, "events_applied"), as_of_position=0)
         assert (queue_row is not None) is (state in OPEN_STATES)
-        assert queue_row is None or queue_row["awaiting"] is (state is State.AWAITING_REVIEW)
+        assert queue_row is None or queue_row["awaiting"] is (WAITING_FOR[state] == "reviewer")
         assert guardian_row is not None
         assert (guardian_row["state"], guardian_row["outcome"]) == (
             state.value,

@@ -23,6 +23,12 @@ class DecisionSender(Protocol):
 
 
 _VIETNAMESE = (
+    (
+        "four_eyes:",
+        "Người đề xuất từ chối không thể tự xác nhận hay bác đề xuất của mình:"
+        " cần một cán bộ khác của cơ quan.",
+    ),
+    ("state: no proposed rejection", "Hồ sơ không có đề xuất từ chối nào đang chờ xác nhận."),
     ("state:", "Hồ sơ không còn ở trạng thái chờ duyệt: đã có quyết định khác trước."),
     ("decision_id:", "Mã quyết định này đã được dùng cho một quyết định khác."),
     ("reviewer_id: the reviewer is not active", "Tài khoản cán bộ không còn hoạt động."),

@@ -47,6 +47,7 @@ STATES: dict[State, str] = {
     State.IDENTITY_VERIFIED: "Đã kiểm tra danh tính",
     State.DOCUMENTS_STORED: "Đã lưu giấy tờ",
     State.AWAITING_REVIEW: "Chờ duyệt",
+    State.REJECTION_PROPOSED: "Đề xuất từ chối, chờ cán bộ thứ hai xác nhận",
     State.SUPPLEMENT_REQUESTED: "Chờ bổ sung",
     State.SUPPLEMENT_PROVIDED: "Đã bổ sung",
     State.APPROVED: "Đã phê duyệt",
@@ -144,6 +145,7 @@ def registration_routes(
             submitted=_submitted(view.request),
             state=STATES[view.state],
             awaiting=view.state is State.AWAITING_REVIEW,
+            proposal=_proposal(view, reviewer),
             documents=[(name, DOCUMENT_LABELS.get(name, name)) for name in view.documents],
             required_documents=[(name, DOCUMENT_LABELS[name]) for name in REQUIRED_DOCUMENTS],
             timeline=timeline(history),
@@ -234,6 +236,21 @@ def registration_routes(
         )
 
     return router
+
+
+def _proposal(view: RegistrationView, reviewer: Reviewer) -> dict[str, Any] | None:
+    """A four-eyes rejection proposal waiting for a second reviewer: its reason, and whether the
+    viewer proposed it (then the page only says it waits; the domain refuses them anyway)."""
+    proposal = view.rejection_proposal
+    if view.state is not State.REJECTION_PROPOSED or proposal is None:
+        return None
+    code = proposal["reason_code"]
+    return {
+        "reason": CATALOGUE[code].vi if code in CATALOGUE else code,
+        "note": proposal["note"],
+        "proposer": proposal["reviewer_id"],
+        "own": proposal["reviewer_id"] == reviewer.reviewer_id,
+    }
 
 
 _INVALID = {

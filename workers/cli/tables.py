@@ -133,6 +133,7 @@ def print_registry_summary(console: Console, summary: RegistrySummary) -> None:
         offices.add_column(heading)
     offices.add_column("reviewers", justify="right")
     offices.add_column("supervisors", justify="right")
+    offices.add_column("four eyes")
     for office in summary.offices:
         offices.add_row(
             office.office_code,
@@ -142,6 +143,7 @@ def print_registry_summary(console: Console, summary: RegistrySummary) -> None:
             "yes" if office.active else "no",
             str(office.active_reviewers),
             str(office.active_supervisors),
+            "yes" if office.four_eyes else "no",
         )
     console.print(offices)
 

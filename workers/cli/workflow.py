@@ -318,6 +318,56 @@ def review_request_supplement(
     )
 
 
+@review_app.command("confirm-rejection")
+def review_confirm_rejection(
+    request_id: str,
+    reviewer: ReviewerOption = None,
+    decision_id: DecisionId = None,
+    password_stdin: PasswordStdin = False,
+    oidc_token_file: OidcTokenFile = None,
+) -> None:
+    """Four-eyes offices: confirm another reviewer's proposed rejection (never your own)."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
+    _decide(
+        settings,
+        request_id,
+        proof,
+        _message(
+            DecideUpdate,
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=proof.reviewer_id,
+            outcome=Outcome.CONFIRM_REJECTION,
+        ),
+    )
+
+
+@review_app.command("decline-rejection")
+def review_decline_rejection(
+    request_id: str,
+    reviewer: ReviewerOption = None,
+    note: Note = None,
+    decision_id: DecisionId = None,
+    password_stdin: PasswordStdin = False,
+    oidc_token_file: OidcTokenFile = None,
+) -> None:
+    """Four-eyes offices: decline another reviewer's proposed rejection (back to review)."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
+    _decide(
+        settings,
+        request_id,
+        proof,
+        _message(
+            DecideUpdate,
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=proof.reviewer_id,
+            outcome=Outcome.DECLINE_REJECTION,
+            note=note,
+        ),
+    )
+
+
 def withdraw(
     request_id: str,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
