@@ -9,6 +9,8 @@ STATUS_WORDS: dict[State, str] = {
     State.IDENTITY_VERIFIED: "Đã tiếp nhận, đang kiểm tra giấy tờ",
     State.DOCUMENTS_STORED: "Đã tiếp nhận, đang chuyển cơ quan BHXH xét duyệt",
     State.AWAITING_REVIEW: "Đang chờ cơ quan BHXH xét duyệt",
+    # A proposed rejection is the office's internal step: the guardian hears only of the outcome.
+    State.REJECTION_PROPOSED: "Đang chờ cơ quan BHXH xét duyệt",
     State.SUPPLEMENT_REQUESTED: "Cần bổ sung giấy tờ",
     State.SUPPLEMENT_PROVIDED: "Đã bổ sung giấy tờ, đang chờ xét duyệt lại",
     State.APPROVED: "Đã được phê duyệt",
