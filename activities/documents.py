@@ -104,6 +104,11 @@ def image_format(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as image:
             found = image.format
+    except Image.DecompressionBombError:
+        # Pillow refuses to even open a header claiming this many pixels: a bomb, not a crash.
+        raise DocumentRefused(
+            "DOCUMENT_TOO_LARGE", f"a document must be at most {MAX_PIXELS} pixels"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError):
         found = None
     if found not in FORMATS:

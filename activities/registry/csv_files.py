@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,12 @@ _SPECS = (
 REGISTRY_FILES = tuple(spec.filename for spec in _SPECS)
 """The file names :func:`read_registry` looks for, in load order."""
 
+MAX_PROBLEMS_PER_FILE = 1000
+"""A file with more problems is reported up to here: the list stays readable and bounded."""
+MAX_LINE_BYTES = 64 * 1024
+"""No row of the registry comes near this: a longer line is no registry row (and is never held whole)."""
+"""A file with more problems is reported up to here: the list stays readable and bounded."""
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _BOOLEANS = {"true": True, "false": False}
 
@@ -98,42 +103,77 @@ def _read_file(
     path: Path, spec: _FileSpec, problems: list[str]
 ) -> tuple[list[BaseModel], list[int]]:
     name = spec.filename
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        problems.append(f"{name}:{line}: file: is not UTF-8 text (save it as CSV UTF-8)")
-        return [], []
-
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[BaseModel] = []
     lines: list[int] = []
     header: list[str] | None = None
     last_line = 0
-    try:
-        for cells in reader:
-            first_line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines, and the ",,,," rows spreadsheets leave behind
-            if header is None:
-                header = [cell.strip() for cell in cells]
-                header_problems = _header_problems(name, first_line, header, spec)
-                if header_problems:
-                    # Rows cannot be read reliably against a wrong header: report the header only.
-                    problems += header_problems
+    reported = len(problems)
+    # Streamed: a file of any size is read a row at a time (never whole into memory).
+    decoded = _Decoded(path)
+    with decoded:
+        reader = csv.reader(decoded, strict=True)
+        try:
+            for cells in reader:
+                first_line, last_line = last_line + 1, reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue  # blank lines, and the ",,,," rows spreadsheets leave behind
+                if header is None:
+                    header = [cell.strip() for cell in cells]
+                    header_problems = _header_problems(name, first_line, header, spec)
+                    if header_problems:
+                        # Rows cannot be read reliably against a wrong header: the header only.
+                        problems += header_problems
+                        return [], []
+                    continue
+                row = _read_row(name, first_line, header, cells, spec, problems)
+                if row is not None:
+                    rows.append(row)
+                    lines.append(first_line)
+                if len(problems) - reported >= MAX_PROBLEMS_PER_FILE:
+                    problems.append(
+                        f"{name}:{first_line}: file: more than {MAX_PROBLEMS_PER_FILE} problems;"
+                        " reading stopped here"
+                    )
                     return [], []
-                continue
-            row = _read_row(name, first_line, header, cells, spec, problems)
-            if row is not None:
-                rows.append(row)
-                lines.append(first_line)
-    except csv.Error as error:
-        problems.append(f"{name}:{reader.line_num}: file: is not valid CSV ({error})")
-        return [], []
+        except UnicodeDecodeError:
+            problems.append(
+                f"{name}:{decoded.line}: file: is not UTF-8 text (save it as CSV UTF-8)"
+            )
+            return [], []
+        except csv.Error as error:
+            problems.append(f"{name}:{reader.line_num}: file: is not valid CSV ({error})")
+            return [], []
     if header is None:
         problems.append(f"{name}:1: header: the file is empty; it needs a header row")
     return rows, lines
+
+
+class _Decoded:
+    """The lines of a UTF-8 file (a byte-order mark skipped), decoded one physical line at a time,
+    counting them: a byte that is not UTF-8 is reported at its line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self.line = 0
+
+    def __enter__(self) -> _Decoded:
+        self._file = self._path.open("rb")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
+
+    def __iter__(self) -> _Decoded:
+        return self
+
+    def __next__(self) -> str:
+        raw = self._file.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            raise StopIteration
+        self.line += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise csv.Error(f"a line is longer than {MAX_LINE_BYTES} bytes")
+        return raw.decode("utf-8-sig" if self.line == 1 else "utf-8")
 
 
 def _header_problems(name: str, line: int, header: list[str], spec: _FileSpec) -> list[str]:
