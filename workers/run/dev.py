@@ -247,7 +247,7 @@ def _child_env(settings: Settings, temporal: str, smtp_port: int) -> dict[str, s
         "CHILDREG_LOG_FORMAT": "json",
     }
     env.pop("CHILDREG_DATABASE_URL", None)  # the stack's own PostgreSQL
-    if settings.smtp.host is None:  # the embedded sink; a relay of CHILDREG_SMTP__HOST keeps its port
+    if settings.smtp.host is None:  # the embedded sink (a relay keeps its CHILDREG_SMTP__PORT)
         env["CHILDREG_SMTP__PORT"] = str(smtp_port)
     return env
 
