@@ -31,6 +31,8 @@ from typing import Any
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from temporalio.client import Client
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from tests.bench.stack import BIN, child_code, free_port, write_registry
 from tests.faults.checks import (
@@ -234,6 +236,17 @@ def read_store(database_url: str, key: str) -> tuple[list[EventRow], list[str]]:
     return rows, sent
 
 
+async def quiet_client(address: str, database_url: str, key: str) -> Client:
+    """The stack's client (its key and data keys, as ``Dev.client``) whose SDK logs only errors:
+    its retry warnings while the Temporal server is down would fill the output."""
+    from activities.keys import DataKeys
+    from workers.temporal_client import connect
+
+    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    runtime = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
+    return await connect(address, "default", key, runtime, DataKeys(database_url, key))
+
+
 async def run(profile: Profile, seed: int, keep: bool, console: Console) -> Run:
     from activities.documents import DocumentStore
     from tests.builders import a_request, sharp_jpeg
@@ -278,7 +291,7 @@ async def run(profile: Profile, seed: int, keep: bool, console: Console) -> Run:
         supplement = documents.put(sharp_jpeg(3))
         stack = read_stack(data_dir)
         assert stack is not None
-        client = await dev.client()
+        client = await quiet_client(dev.address, stack.database_url, key)
         sampler = Sampler(stack.database_url)
         sampler.start()
 
@@ -327,11 +340,11 @@ async def run(profile: Profile, seed: int, keep: bool, console: Console) -> Run:
 
             async def postgres() -> None:
                 await at("postgres")
-                await injector.postgres_down(profile.postgres_hold)
+                await injector.postgres_down(profile.postgres_hold, started)
 
             async def kill(window: str, name: str) -> None:
                 await at(window)
-                injector.kill(name)
+                injector.kill(name, started if name == "temporal" else None)
 
             await asyncio.gather(
                 worker("worker 1", True), smtp(), sms(), postgres(),
@@ -340,6 +353,7 @@ async def run(profile: Profile, seed: int, keep: bool, console: Console) -> Run:
             )  # fmt: skip
 
         await asyncio.gather(faults(), *(walk(r) for r in registrations))
+        await injector.settled()
         console.print(
             f"Every registration ended {time.monotonic() - t0:.0f} s after the first start"
         )
@@ -411,6 +425,17 @@ def recovery(run: Run, fault: Fault) -> float | None:
     return first_progress(run.sampler.store, since)
 
 
+def moved_on(fault: Fault) -> str:
+    if fault.in_flight is None:
+        return ""
+    if fault.in_flight == 0:
+        return "0"
+    after = fault.all_moved_after()
+    if after is None:
+        return f"{fault.in_flight}: {fault.stuck} not moved in 180 s"
+    return f"{fault.in_flight}: {after:.1f}"
+
+
 def verdicts(run: Run) -> list[tuple[str, str, bool, bool]]:
     """(check, figure, passed, fatal) rows."""
     ended = [r for r in run.registrations if r.outcome == EXPECTED[r.path]]
@@ -476,7 +501,9 @@ def report(run: Run, console: Console) -> bool:
     console.print(paths)
 
     faults = Table(title="Faults and recovery")
-    for column in ("fault", "at (s)", "detail", "new process after (s)", "progress after (s)"):
+    columns = ("fault", "at (s)", "detail", "new process after (s)", "progress after (s)",
+               "in flight: all moved on after (s)")  # fmt: skip
+    for column in columns:
         faults.add_column(column)
     for fault in sorted(run.faults, key=lambda f: f.at):
         took = recovery(run, fault)
@@ -486,6 +513,7 @@ def report(run: Run, console: Console) -> bool:
             fault.detail,
             "" if fault.restarted_at is None else f"{fault.restarted_at - fault.at:.1f}",
             "no progress after it" if took is None else f"{took:.1f}",
+            moved_on(fault),
         )
     console.print(faults)
     console.print(
@@ -493,7 +521,9 @@ def report(run: Run, console: Console) -> bool:
         "to the supervisor's new process (PostgreSQL: to its restart after the hold). progress "
         "after: from then (the relay and gateway: from their return to normal) to the next "
         "stored event; for the projector, to the status read model's next position; for the "
-        "relay and the gateway, to their next accepted delivery."
+        "relay and the gateway, to their next accepted delivery. in flight: the registrations "
+        "with an activity pending when it struck, and the time from the new process until the "
+        "last of them had that activity done (or had ended)."
     )
     for channel in ("email", "sms"):
         for key, extra in run.at_relay[channel].duplicated.items():

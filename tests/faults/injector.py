@@ -6,10 +6,11 @@ import asyncio
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from tests.faults.relay import Mode, SmsGateway, SmtpRelay
 from tests.faults.upstream import Registration
@@ -29,6 +30,19 @@ class Fault:
     """A process died (counted for duplicates per crash)."""
     restarted_at: float | None = None
     """When the supervisor had a new process up (its pid file changed)."""
+    in_flight: int | None = None
+    """Registrations with an activity pending when it struck (None: not followed)."""
+    moved_at: list[float] = field(default_factory=list)
+    """When each of them moved on: that activity done, or the workflow closed."""
+    stuck: int = 0
+    """Of them, how many had not moved on 180 s later."""
+
+    def all_moved_after(self) -> float | None:
+        """Seconds from the new process to the last in-flight registration moving on."""
+        if not self.moved_at or self.stuck:
+            return None
+        since = self.restarted_at if self.restarted_at is not None else self.over_at
+        return max(0.0, max(self.moved_at) - since)
 
 
 def pid_of(data_dir: Path, name: str) -> int:
@@ -66,6 +80,55 @@ class Injector:
 
         self._watching.append(asyncio.create_task(watch()))
 
+    async def _pending(self, registration: Registration) -> set[str] | None:
+        """The ids of its pending activities; None once the workflow is closed."""
+        handle = self._client.get_workflow_handle(registration.workflow_id)
+        described = await handle.describe(rpc_timeout=timedelta(seconds=10))
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        return {p.activity_id for p in described.raw_description.pending_activities}
+
+    def _follow(self, fault: Fault, candidates: list[Registration]) -> None:
+        """Note the registrations with an activity pending now, then when each moves on."""
+        candidates = [r for r in candidates if not r.outcome and not r.error]
+
+        async def follow() -> None:
+            limit = asyncio.Semaphore(16)
+
+            async def pending(registration: Registration) -> set[str] | None:
+                deadline = time.monotonic() + 30
+                async with limit:
+                    while True:
+                        try:
+                            return await self._pending(registration)
+                        except Exception:
+                            if time.monotonic() > deadline:
+                                return set()
+                            await asyncio.sleep(0.3)  # the server is down: ask again
+
+            found = await asyncio.gather(*(pending(r) for r in candidates))
+            waiting = {r.workflow_id: (r, ids) for r, ids in zip(candidates, found, strict=True)
+                       if ids}  # fmt: skip
+            fault.in_flight = len(waiting)
+            deadline = time.monotonic() + 180
+            while waiting and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                for workflow_id, (registration, ids) in list(waiting.items()):
+                    try:
+                        now = await self._pending(registration)
+                    except Exception:  # noqa: S112 - the server is down: next round
+                        continue
+                    if now is None or not (now & ids):
+                        fault.moved_at.append(time.monotonic())
+                        del waiting[workflow_id]
+            fault.stuck = len(waiting)
+
+        self._watching.append(asyncio.create_task(follow()))
+
+    async def settled(self) -> None:
+        """Until every restart and every in-flight registration was followed."""
+        await asyncio.gather(*self._watching)
+
     def _kill(self, name: str, detail: str = "") -> Fault:
         pid = pid_of(self._data_dir, name)
         os.kill(pid, signal.SIGKILL)
@@ -96,12 +159,15 @@ class Injector:
                         break
                 else:
                     await asyncio.sleep(0.05)
-        self._kill("worker", f"mid-activity: {running}" if running else "")
+        fault = self._kill("worker", f"mid-activity: {running}" if running else "")
+        self._follow(fault, in_flight)
 
-    def kill(self, name: str) -> None:
-        self._kill(name)
+    def kill(self, name: str, in_flight: list[Registration] | None = None) -> None:
+        fault = self._kill(name)
+        if in_flight is not None:
+            self._follow(fault, in_flight)
 
-    async def postgres_down(self, hold: float) -> None:
+    async def postgres_down(self, hold: float, in_flight: list[Registration]) -> None:
         """PostgreSQL stopped in immediate mode (SIGQUIT to the postmaster), held down for
         ``hold`` seconds: ``childreg dev`` (its supervisor) is paused meanwhile, else it
         restarts the server within half a second; then it resumes and restarts it."""
@@ -119,6 +185,7 @@ class Injector:
         )
         self.faults.append(fault)
         self._watch_restart(fault, "postgres", pid)
+        self._follow(fault, in_flight)
 
     async def relay_outage(self, down: float, refusing: float) -> None:
         at = time.monotonic()
