@@ -522,8 +522,9 @@ def report(run: Run, console: Console) -> bool:
         "after: from then (the relay and gateway: from their return to normal) to the next "
         "stored event; for the projector, to the status read model's next position; for the "
         "relay and the gateway, to their next accepted delivery. in flight: the registrations "
-        "with an activity pending when it struck, and the time from the new process until the "
-        "last of them had that activity done (or had ended)."
+        "with an activity on its first attempt when it struck (notify_guardian aside: it waits "
+        "on the relay's own outage), and the time from the new process until the last of them "
+        "had that activity done (or had ended)."
     )
     for channel in ("email", "sms"):
         for key, extra in run.at_relay[channel].duplicated.items():

@@ -80,13 +80,23 @@ class Injector:
 
         self._watching.append(asyncio.create_task(watch()))
 
-    async def _pending(self, registration: Registration) -> set[str] | None:
-        """The ids of its pending activities; None once the workflow is closed."""
+    async def _pending(
+        self, registration: Registration, *, followed: bool = False
+    ) -> set[str] | None:
+        """The ids of its pending activities; None once the workflow is closed.
+
+        ``followed``: only those a fault can hold up, on their first attempt (one already
+        retrying waits on something else), and not ``notify_guardian``, which waits on the
+        relay's and the gateway's own outages (its duplicates are counted at the relay)."""
         handle = self._client.get_workflow_handle(registration.workflow_id)
         described = await handle.describe(rpc_timeout=timedelta(seconds=10))
         if described.status != WorkflowExecutionStatus.RUNNING:
             return None
-        return {p.activity_id for p in described.raw_description.pending_activities}
+        return {
+            p.activity_id
+            for p in described.raw_description.pending_activities
+            if not followed or (p.attempt <= 1 and p.activity_type.name != "notify_guardian")
+        }
 
     def _follow(self, fault: Fault, candidates: list[Registration]) -> None:
         """Note the registrations with an activity pending now, then when each moves on."""
@@ -100,7 +110,7 @@ class Injector:
                 async with limit:
                     while True:
                         try:
-                            return await self._pending(registration)
+                            return await self._pending(registration, followed=True)
                         except Exception:
                             if time.monotonic() > deadline:
                                 return set()
