@@ -344,7 +344,7 @@ async def run(profile: Profile, seed: int, keep: bool, console: Console) -> Run:
 
             async def kill(window: str, name: str) -> None:
                 await at(window)
-                injector.kill(name, started if name == "temporal" else None)
+                await injector.kill(name, started if name == "temporal" else None)
 
             await asyncio.gather(
                 worker("worker 1", True), smtp(), sms(), postgres(),

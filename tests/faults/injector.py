@@ -80,6 +80,13 @@ class Injector:
 
         self._watching.append(asyncio.create_task(watch()))
 
+    async def _pending_of(self, workflow_id: str) -> set[str] | None:
+        handle = self._client.get_workflow_handle(workflow_id)
+        described = await handle.describe(rpc_timeout=timedelta(seconds=10))
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        return {p.activity_id for p in described.raw_description.pending_activities}
+
     async def _pending(
         self, registration: Registration, *, followed: bool = False
     ) -> set[str] | None:
@@ -98,34 +105,33 @@ class Injector:
             if not followed or (p.attempt <= 1 and p.activity_type.name != "notify_guardian")
         }
 
-    def _follow(self, fault: Fault, candidates: list[Registration]) -> None:
-        """Note the registrations with an activity pending now, then when each moves on."""
-        candidates = [r for r in candidates if not r.outcome and not r.error]
+    async def snapshot(self, candidates: list[Registration]) -> dict[str, set[str]]:
+        """Taken just before a fault: the registrations with an activity a fault can hold up."""
+        limit = asyncio.Semaphore(16)
+
+        async def pending(registration: Registration) -> set[str] | None:
+            async with limit:
+                try:
+                    return await self._pending(registration, followed=True)
+                except Exception:
+                    return set()  # not started yet
+
+        chosen = [r for r in candidates if not r.outcome and not r.error]
+        found = await asyncio.gather(*(pending(r) for r in chosen))
+        return {r.workflow_id: ids for r, ids in zip(chosen, found, strict=True) if ids}
+
+    def _follow(self, fault: Fault, snapshot: dict[str, set[str]]) -> None:
+        """When each registration of the snapshot moves on (that activity done, or ended)."""
+        fault.in_flight = len(snapshot)
 
         async def follow() -> None:
-            limit = asyncio.Semaphore(16)
-
-            async def pending(registration: Registration) -> set[str] | None:
-                deadline = time.monotonic() + 30
-                async with limit:
-                    while True:
-                        try:
-                            return await self._pending(registration, followed=True)
-                        except Exception:
-                            if time.monotonic() > deadline:
-                                return set()
-                            await asyncio.sleep(0.3)  # the server is down: ask again
-
-            found = await asyncio.gather(*(pending(r) for r in candidates))
-            waiting = {r.workflow_id: (r, ids) for r, ids in zip(candidates, found, strict=True)
-                       if ids}  # fmt: skip
-            fault.in_flight = len(waiting)
+            waiting = dict(snapshot)
             deadline = time.monotonic() + 180
             while waiting and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
-                for workflow_id, (registration, ids) in list(waiting.items()):
+                for workflow_id, ids in list(waiting.items()):
                     try:
-                        now = await self._pending(registration)
+                        now = await self._pending_of(workflow_id)
                     except Exception:  # noqa: S112 - the server is down: next round
                         continue
                     if now is None or not (now & ids):
@@ -169,19 +175,22 @@ class Injector:
                         break
                 else:
                     await asyncio.sleep(0.05)
+        snapshot = await self.snapshot(in_flight)
         fault = self._kill("worker", f"mid-activity: {running}" if running else "")
-        self._follow(fault, in_flight)
+        self._follow(fault, snapshot)
 
-    def kill(self, name: str, in_flight: list[Registration] | None = None) -> None:
+    async def kill(self, name: str, in_flight: list[Registration] | None = None) -> None:
+        snapshot = await self.snapshot(in_flight) if in_flight is not None else None
         fault = self._kill(name)
-        if in_flight is not None:
-            self._follow(fault, in_flight)
+        if snapshot is not None:
+            self._follow(fault, snapshot)
 
     async def postgres_down(self, hold: float, in_flight: list[Registration]) -> None:
         """PostgreSQL stopped in immediate mode (SIGQUIT to the postmaster), held down for
         ``hold`` seconds: ``childreg dev`` (its supervisor) is paused meanwhile, else it
         restarts the server within half a second; then it resumes and restarts it."""
         pid = pid_of(self._data_dir, "postgres")
+        snapshot = await self.snapshot(in_flight)
         os.kill(self._dev_pid, signal.SIGSTOP)
         try:
             os.kill(pid, signal.SIGQUIT)
@@ -195,7 +204,7 @@ class Injector:
         )
         self.faults.append(fault)
         self._watch_restart(fault, "postgres", pid)
-        self._follow(fault, in_flight)
+        self._follow(fault, snapshot)
 
     async def relay_outage(self, down: float, refusing: float) -> None:
         at = time.monotonic()
