@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean chromium screenshots
+.PHONY: run test lint typecheck unit bench faults clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(BENCH)
+
+# The whole stack through worker, PostgreSQL, Temporal and projector crashes and a failing mail
+# relay and SMS gateway, with a table of what came out (tests/faults/). CI: FAULTS=--profile=short.
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults $(FAULTS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -30,7 +30,7 @@ class DecisionActivities:
         service: RegistrationService,
         registry: RegistryLookups,
         *,
-        supplement_wait_days: int = 30,
+        supplement_wait_days: float = 30,
     ) -> None:
         self._service = service
         self._registry = registry

@@ -96,7 +96,7 @@ class RecordingActivities:
         registry: RegistryLookups,
         claims: ChildClaims,
         *,
-        max_wait_days: int = 30,
+        max_wait_days: float = 30,
     ) -> None:
         self._service = service
         self._registry = registry

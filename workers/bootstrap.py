@@ -321,7 +321,7 @@ class Adapters:
 
 
 def build_activities(
-    adapters: Adapters, *, max_wait_days: int, notify: Callable[..., Any] | None
+    adapters: Adapters, *, max_wait_days: float, notify: Callable[..., Any] | None
 ) -> list[Callable[..., Any]]:
     """Every activity of the registration workflow, as bound methods.
 

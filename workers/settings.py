@@ -89,8 +89,9 @@ class Settings(BaseSettings):
     link_secret: SecretStr | None = None
     """HMAC key for guardians' links; None: generated once under ``<data dir>/keys/``."""
     link_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
-    max_wait_days: Annotated[int, Field(ge=1, le=365)] = 30
-    """Calendar days without a decision (or a supplement) before a registration expires."""
+    max_wait_days: Annotated[float, Field(gt=0, le=365)] = 30
+    """Calendar days without a decision (or a supplement) before a registration expires; a
+    fraction of a day only in tests (``make faults`` expires registrations within minutes)."""
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 3650
     """Days after its outcome that a final registration's personal data is kept before
     ``childreg privacy sweep`` erases it (the README says why ten years)."""

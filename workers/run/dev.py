@@ -266,12 +266,13 @@ def _child_env(settings: Settings, temporal: str, smtp_port: int) -> dict[str, s
         **os.environ,
         "CHILDREG_DATA_DIR": str(settings.data_dir.resolve()),
         "CHILDREG_TEMPORAL_ADDRESS": temporal,
-        "CHILDREG_SMTP__PORT": str(smtp_port),
         "CHILDREG_METRICS_PORT": str(settings.metrics_port),
         "CHILDREG_PUBLIC_BASE_URL": settings.public_base_url,
         "CHILDREG_LOG_FORMAT": "json",
     }
     env.pop("CHILDREG_DATABASE_URL", None)  # the stack's own PostgreSQL
+    if settings.smtp.host is None:  # the embedded sink (a relay keeps its CHILDREG_SMTP__PORT)
+        env["CHILDREG_SMTP__PORT"] = str(smtp_port)
     return env
 
 
