@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from psycopg_pool import ConnectionPool
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -71,6 +72,22 @@ def adapters(database_url: str, tmp_path: Path) -> Iterator[Adapters]:
     )
     service.close()
     pool.close()
+
+
+SKIP_TIME_RPC_TIMEOUT = timedelta(minutes=5)
+"""The test server answers a sleep only once the workflows have done what the skipped time made
+due (timers fired, their activities run), which on a loaded machine takes longer than the RPC's
+default deadline; and a sleep that timed out leaves time skipping locked, so every later test's
+``result()`` would wait for ever."""
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """``env.sleep(duration)`` on the time-skipping test server, with room for a loaded machine."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(
+        request, timeout=SKIP_TIME_RPC_TIMEOUT
+    )
 
 
 @dataclass
