@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -103,6 +103,13 @@ FOUR_EYES_PATCH = "four-eyes"
 """A proposed rejection (four-eyes offices) waits under the review deadline's timer; histories
 recorded before it never reach that state."""
 
+INPUT_ENCRYPTION_PATCH = "input-encryption"
+"""An input flagged as not encrypted is recorded auto-rejected unread; histories recorded before
+it never carry the flag."""
+NOT_ENCRYPTED_METADATA = "childreg-input-not-encrypted"
+"""Set by the worker's codec (``CHILDREG_REQUIRE_ENCRYPTED_INPUT``) on a payload that came as
+plain JSON, not through the codec: the workflow then refuses its input without reading it."""
+
 _NOTIFY_ON_OUTCOME = {
     FinalOutcome.APPROVED: NotificationKind.APPROVED,
     FinalOutcome.REJECTED: NotificationKind.REJECTED,
@@ -123,7 +130,7 @@ class ChildAccountRegistration:
     """
 
     @workflow.init
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: RawValue) -> None:
         self._workflow_id = workflow.info().workflow_id
         self._registration_id = ""
         self._status = RegistrationStatus(
@@ -142,11 +149,25 @@ class ChildAccountRegistration:
     # --- the lifecycle ------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: Any) -> RegistrationResult:
-        submitted = await self._activity(
-            ActivityName.RECORD_SUBMISSION,
-            SubmissionInput(workflow_id=self._workflow_id, raw_request=request, at=workflow.now()),
-        )
+    async def run(self, sent: RawValue) -> RegistrationResult:
+        # Taken raw to see how it came: the input of a client without the codec (plain JSON) is
+        # flagged by the worker's codec when encrypted input is required, and never read.
+        if sent.payload.metadata.get(NOT_ENCRYPTED_METADATA) and workflow.patched(
+            INPUT_ENCRYPTION_PATCH
+        ):
+            submission = SubmissionInput(
+                workflow_id=self._workflow_id,
+                raw_request={},
+                at=workflow.now(),
+                input_not_encrypted=True,
+            )
+            request: Any = {}
+        else:
+            request = workflow.payload_converter().from_payload(sent.payload)
+            submission = SubmissionInput(
+                workflow_id=self._workflow_id, raw_request=request, at=workflow.now()
+            )
+        submitted = await self._activity(ActivityName.RECORD_SUBMISSION, submission)
         self._registration_id = submitted.status.registration_id
         self._apply(submitted)
         if not self._final:
