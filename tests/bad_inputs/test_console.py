@@ -47,6 +47,20 @@ POST_CASES: list[Any] = [
         "Mã quyết định không hợp lệ: tải lại trang.",
         id="http-console-decision-id-long",
     ),
+    pytest.param(
+        DECIDE,
+        {"note": "ghi\x00chú"},
+        400,
+        "Ghi chú không được chứa ký tự điều khiển.",
+        id="http-console-note-nul",
+    ),
+    pytest.param(
+        DECIDE,
+        {"note": "n" * 1_000_000},
+        413,
+        "the form is too large",
+        id="http-console-note-1-mb",
+    ),
 ]
 
 
