@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     # Decoding a prepared notification validates the guardian's e-mail, and email_validator
     # imports from itself on every call: passed through, the sandbox does not import it per run.
     import email_validator  # noqa: F401
+    from pydantic import ValidationError
 
     from activities.messages import (
         ActivityName,
@@ -63,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
     from domain.lifecycle import State, is_final
-    from domain.values import WORKFLOW_ID_PREFIX
+    from domain.values import WORKFLOW_ID_PREFIX, describe_validation_error
 
 __all__ = ["TASK_QUEUE", "WORKFLOW_ID_PREFIX", "WORKFLOW_TYPE", "workflow_id_for"]
 
@@ -363,11 +364,23 @@ class ChildAccountRegistration:
         )
 
     @workflow.update
-    async def decide(self, update: DecideUpdate) -> RegistrationStatus:
-        answer = await self._decision(update, "update")
+    async def decide(self, update: dict[str, Any]) -> RegistrationStatus:
+        # Read as JSON and validated here (not by the data converter, whose refusal is only
+        # "Failed decoding arguments"), so that a bad update is refused naming the field and rule.
+        answer = await self._decision(DecideUpdate.model_validate(update), "update")
         if answer.refusal is not None:
             raise ApplicationError(answer.refusal, type="DecisionRefused", non_retryable=True)
         return answer.status
+
+    @decide.validator
+    def _decide_is_valid(self, update: dict[str, Any]) -> None:
+        """Refuses (before it is accepted, so nothing is recorded) an update that breaks the
+        contract: ``field: rule`` for every problem, never quoting a value."""
+        try:
+            DecideUpdate.model_validate(update)
+        except ValidationError as error:
+            why = "; ".join(str(problem) for problem in describe_validation_error(error))
+            raise ApplicationError(why, type="DecisionRefused", non_retryable=True) from None
 
     @workflow.signal
     async def provide_supplement(self, signal: ProvideSupplementSignal) -> None:
