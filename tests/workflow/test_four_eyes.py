@@ -152,3 +152,4 @@ async def test_without_four_eyes_a_rejection_takes_effect_at_once_and_confirm_is
 
     assert "state: no proposed rejection waits" in str(refused.value.cause)
     assert rejected.state == "rejected"
+    assert (await handle.result()).outcome is FinalOutcome.REJECTED
