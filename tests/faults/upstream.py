@@ -15,6 +15,7 @@ import psycopg
 from temporalio.client import (
     Client,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -45,6 +46,11 @@ TRANSIENT = (
 )
 """What an upstream retries; ``psycopg.OperationalError``: this client's codec reads the stack's
 data keys from PostgreSQL, so it fails while PostgreSQL is down."""
+QUERY_FAILURE_GRACE = 60.0
+"""How long a failing status query is asked again: the worker answers a query through its codec,
+which reads the registration's data key from PostgreSQL, so while PostgreSQL is down the query
+fails (``WorkflowQueryFailedError``) and an upstream polling the status polls again. A query that
+still fails after this long is reported."""
 
 
 @dataclass
@@ -140,7 +146,17 @@ class Upstream:
             )
             return status
 
-        return await retrying("status", attempt, self.retries)
+        failing_since: float | None = None
+        while True:
+            try:
+                return await retrying("status", attempt, self.retries)
+            except WorkflowQueryFailedError:
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since > QUERY_FAILURE_GRACE:
+                    raise
+                self.retries.count("status (query failed)")
+                await asyncio.sleep(random.uniform(0.5, 1.5))  # noqa: S311
 
     async def until_waiting_for(self, registration: Registration, who: str) -> RegistrationStatus:
         while True:
