@@ -32,7 +32,6 @@ from workers.cli.common import settings_or_exit
 from workers.cli.identity import (
     OidcTokenFile,
     PasswordStdin,
-    Proof,
     ReviewerOption,
     authenticate,
     proof_of,
@@ -199,7 +198,24 @@ def _message(model: type[M], **fields: Any) -> M:
         raise _fail(f"error: {problems}") from None
 
 
-def _decide(settings: Settings, request_id: str, proof: Proof, decision: DecideUpdate) -> None:
+def _decide(
+    request_id: str,
+    who: tuple[str | None, bool, Path | None],
+    decision_id: str | None,
+    outcome: Outcome,
+    **fields: Any,
+) -> None:
+    """Prove the reviewer (``who``: ``--reviewer``, ``--password-stdin``, ``--oidc-token-file``),
+    then send the ``decide`` update of ``outcome`` with ``fields`` as that reviewer."""
+    settings = settings_or_exit()
+    proof = proof_of(settings, *who)
+    decision = _message(
+        DecideUpdate,
+        decision_id=decision_id or uuid.uuid4().hex,
+        reviewer_id=proof.reviewer_id,
+        outcome=outcome,
+        **fields,
+    )
     authenticate(settings, proof)  # exits before anything is sent when refused
 
     async def send() -> RegistrationStatus:
@@ -242,19 +258,12 @@ def review_approve(
     oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Approve a registration awaiting review."""
-    settings = settings_or_exit()
-    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
-        settings,
         request_id,
-        proof,
-        _message(
-            DecideUpdate,
-            decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=proof.reviewer_id,
-            outcome=Outcome.APPROVE,
-            note=note,
-        ),
+        (reviewer, password_stdin, oidc_token_file),
+        decision_id,
+        Outcome.APPROVE,
+        note=note,
     )
 
 
@@ -271,20 +280,13 @@ def review_reject(
     oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Reject a registration with a reason code (OTHER needs a note)."""
-    settings = settings_or_exit()
-    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
-        settings,
         request_id,
-        proof,
-        _message(
-            DecideUpdate,
-            decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=proof.reviewer_id,
-            outcome=Outcome.REJECT,
-            reason_code=reason,
-            note=note,
-        ),
+        (reviewer, password_stdin, oidc_token_file),
+        decision_id,
+        Outcome.REJECT,
+        reason_code=reason,
+        note=note,
     )
 
 
@@ -301,20 +303,13 @@ def review_request_supplement(
     oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Ask the guardian for supplementary documents."""
-    settings = settings_or_exit()
-    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
-        settings,
         request_id,
-        proof,
-        _message(
-            DecideUpdate,
-            decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=proof.reviewer_id,
-            outcome=Outcome.REQUEST_SUPPLEMENT,
-            documents=document,
-            note=note,
-        ),
+        (reviewer, password_stdin, oidc_token_file),
+        decision_id,
+        Outcome.REQUEST_SUPPLEMENT,
+        documents=document,
+        note=note,
     )
 
 
@@ -327,18 +322,11 @@ def review_confirm_rejection(
     oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Four-eyes offices: confirm another reviewer's proposed rejection (never your own)."""
-    settings = settings_or_exit()
-    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
-        settings,
         request_id,
-        proof,
-        _message(
-            DecideUpdate,
-            decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=proof.reviewer_id,
-            outcome=Outcome.CONFIRM_REJECTION,
-        ),
+        (reviewer, password_stdin, oidc_token_file),
+        decision_id,
+        Outcome.CONFIRM_REJECTION,
     )
 
 
@@ -352,19 +340,12 @@ def review_decline_rejection(
     oidc_token_file: OidcTokenFile = None,
 ) -> None:
     """Four-eyes offices: decline another reviewer's proposed rejection (back to review)."""
-    settings = settings_or_exit()
-    proof = proof_of(settings, reviewer, password_stdin, oidc_token_file)
     _decide(
-        settings,
         request_id,
-        proof,
-        _message(
-            DecideUpdate,
-            decision_id=decision_id or uuid.uuid4().hex,
-            reviewer_id=proof.reviewer_id,
-            outcome=Outcome.DECLINE_REJECTION,
-            note=note,
-        ),
+        (reviewer, password_stdin, oidc_token_file),
+        decision_id,
+        Outcome.DECLINE_REJECTION,
+        note=note,
     )
 
 
