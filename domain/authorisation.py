@@ -9,7 +9,7 @@ rule (``reviewer_id: …``, ``state: …``), and answered with it.
 from __future__ import annotations
 
 from domain.errors import CommandConflict, DomainError, IllegalTransition
-from domain.registry import RegistryLookups
+from domain.registry import RegistryLookups, ReviewerRole
 
 
 class NotAuthorised(DomainError):
@@ -25,6 +25,19 @@ def authorise(registry: RegistryLookups, reviewer_id: str, office_code: str) -> 
         raise NotAuthorised("reviewer_id: the reviewer is not active")
     if reviewer.office_code != office_code:
         raise NotAuthorised("reviewer_id: the reviewer is not of this registration's office")
+
+
+def authorise_claim(
+    registry: RegistryLookups, reviewer_id: str, office_code: str, takeover: bool
+) -> bool:
+    """Who may claim: the reviewers who may decide. Returns whether the claim may take over
+    another's (a takeover asked for by a supervisor); a takeover asked for by anyone else is
+    :class:`NotAuthorised`."""
+    authorise(registry, reviewer_id, office_code)
+    reviewer = registry.reviewer(reviewer_id)
+    if takeover and (reviewer is None or reviewer.role is not ReviewerRole.SUPERVISOR):
+        raise NotAuthorised("takeover: only a supervisor of the office may take over a claim")
+    return takeover
 
 
 def refusal_reason(refused: DomainError, state: str) -> str:

@@ -212,6 +212,22 @@ class DecideUpdate(_Contract):
     note: Note | None = None
 
 
+class ClaimUpdate(_Contract):
+    """The update ``claim``: a reviewer of the office takes the registration in hand (a lease of
+    30 minutes, renewed by claiming again); ``takeover`` lets a supervisor take another's claim."""
+
+    claim_id: Identifier
+    reviewer_id: Identifier
+    takeover: bool = False
+
+
+class ReleaseUpdate(_Contract):
+    """The update ``release``: the claim's holder gives it back."""
+
+    claim_id: Identifier
+    reviewer_id: Identifier
+
+
 # --- answers ------------------------------------------------------------------------------------------
 
 
@@ -258,6 +274,9 @@ class RegistrationStatus(_Contract):
     decided_by: str | None = None
     decided_at: datetime | None = None
     warnings: list[str] = Field(default_factory=list)
+    claimed_by: str | None = None
+    """The reviewer who claimed it; they hold it until ``claim_expires_at``."""
+    claim_expires_at: datetime | None = None
 
 
 def utc(moment: datetime) -> datetime:

@@ -24,7 +24,7 @@ from domain.contract import FinalOutcome, RegistrationRequest, RegistrationStatu
 from domain.errors import CommandConflict, RegistrationNotFound
 from domain.intake import RefusedRequest
 from domain.lifecycle import State, outcome_of, waiting_for
-from domain.registration import Cause, Registration, registration_id_for
+from domain.registration import CLAIM_LEASE, Cause, Registration, registration_id_for
 
 _CONCURRENT_WRITE_ATTEMPTS = 5
 
@@ -58,6 +58,9 @@ class RegistrationView:
     decided_at: datetime | None
     child_account_id: str | None
     notifications: dict[str, str] = field(default_factory=dict)
+    claimed_by: str | None = None
+    """The claim's holder as of the last event (None once released or out of review)."""
+    claim_expires_at: datetime | None = None
     position: int | None = None
     """The notification id of the last event this call recorded (None when it recorded nothing)."""
 
@@ -85,6 +88,8 @@ class RegistrationView:
             decided_by=self.decided_by,
             decided_at=self.decided_at,
             warnings=list(self.warnings),
+            claimed_by=self.claimed_by,
+            claim_expires_at=self.claim_expires_at,
         )
 
 
@@ -207,6 +212,9 @@ def _is_registration_command(command: object) -> bool:
 
 
 def _view(registration: Registration, position: int | None = None) -> RegistrationView:
+    in_review = registration.state is State.AWAITING_REVIEW and registration.claimed_by is not None
+    claimed_by = registration.claimed_by if in_review else None
+    claim_renewed_at = registration.claim_renewed_at if in_review else None
     return RegistrationView(
         registration_id=registration.id,
         request_id=registration.request_id,
@@ -231,5 +239,7 @@ def _view(registration: Registration, position: int | None = None) -> Registrati
         decided_at=registration.decided_at,
         child_account_id=registration.child_account_id,
         notifications=dict(registration.notifications),
+        claimed_by=claimed_by,
+        claim_expires_at=claim_renewed_at + CLAIM_LEASE if claim_renewed_at else None,
         position=position,
     )

@@ -20,6 +20,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.lifecycle import OPEN_STATES, new_state, waiting_for
+from domain.registration import CLAIM_LEASE
 from projections.base import (
     EVENTS,
     Answer,
@@ -59,12 +60,17 @@ class ReviewQueueView(ReadModelView):
             escalated_to        jsonb NOT NULL DEFAULT '[]',
             supplement_rounds   integer NOT NULL DEFAULT 0,
             warnings            jsonb NOT NULL DEFAULT '[]',
+            claimed_by          text,
+            claim_expires_at    timestamptz,
             CONSTRAINT {rm_review_queue_pkey} PRIMARY KEY (registration_id)
         )""",
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_reviewers}
             ON {rm_review_queue} (office_code, overdue DESC, deadline) WHERE awaiting""",
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_supervisors}
             ON {rm_review_queue} (office_code, deadline) WHERE awaiting AND escalated""",
+        # claims came later: tables created before them gain the columns
+        "ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS claimed_by text",
+        "ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS claim_expires_at timestamptz",
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
@@ -109,6 +115,8 @@ def evolve(row: Row | None, event: Any) -> Row | None:
             "escalated_to": [],
             "supplement_rounds": 0,
             "warnings": [],
+            "claimed_by": None,
+            "claim_expires_at": None,
         }
     if row is None:
         return None
@@ -125,11 +133,16 @@ def evolve(row: Row | None, event: Any) -> Row | None:
         row.update(round=event.round, review_requested_at=event.timestamp)
         row.update(office_code=event.office_code, deadline=event.deadline)
         row.update(expires_at=event.expires_at, overdue=False)
+        row.update(claimed_by=None, claim_expires_at=None)
     elif isinstance(event, EVENTS.ReviewOverdue):
         row.update(overdue=True, escalated=True, escalated_to=list(event.escalated_to))
     elif isinstance(event, EVENTS.SupplementRequested):
         row["expires_at"] = event.due
         row["supplement_rounds"] += 1
+    elif isinstance(event, EVENTS.Claimed):
+        row.update(claimed_by=event.reviewer_id, claim_expires_at=event.timestamp + CLAIM_LEASE)
+    elif isinstance(event, EVENTS.Released):
+        row.update(claimed_by=None, claim_expires_at=None)
     return row
 
 
@@ -149,6 +162,15 @@ class QueueEntry(Answer):
     escalated_to: list[str]
     supplement_rounds: int
     warnings: list[str]
+    claimed_by: str | None = None
+    """The claim's holder as of the last event; held only until ``claim_expires_at``."""
+    claim_expires_at: datetime | None = None
+
+    def holder(self, now: datetime) -> str | None:
+        """Who holds the claim at ``now`` (None once the lease lapsed)."""
+        if self.claimed_by is None or self.claim_expires_at is None:
+            return None
+        return self.claimed_by if now < self.claim_expires_at else None
 
 
 class OfficeQueue(Answer):
