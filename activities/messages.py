@@ -66,6 +66,9 @@ class SubmissionInput(_Message):
     """The request exactly as the upstream sent it (any JSON value): validated by the activity,
     not the workflow."""
     at: datetime
+    input_not_encrypted: bool = False
+    """The input did not come through the payload codec (``CHILDREG_REQUIRE_ENCRYPTED_INPUT``):
+    ``raw_request`` is then empty and the registration is recorded auto-rejected unread."""
 
 
 class StepOutcome(_Message):

@@ -31,7 +31,7 @@ from activities.messages import (
 from domain.calendar import review_deadlines
 from domain.errors import CommandConflict, DecisionRule, IllegalTransition, RegistrationNotFound
 from domain.identity import ChildClaims
-from domain.intake import RefusedRequest, read_submission
+from domain.intake import RefusedRequest, read_submission, refused_unencrypted
 from domain.registration import ActorKind, Cause, Registration, registration_id_for
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService, RegistrationView
@@ -110,7 +110,11 @@ class RecordingActivities:
         The invalid request is kept as sent (the event store is encrypted) together with its
         rejection, in one save: nothing is half-stored, and the reason names the field.
         """
-        submission = read_submission(data.raw_request, data.workflow_id)
+        submission = (
+            refused_unencrypted(data.workflow_id)
+            if data.input_not_encrypted
+            else read_submission(data.raw_request, data.workflow_id)
+        )
         step = Step(
             workflow_id=data.workflow_id,
             registration_id=str(registration_id_for(submission.request_id)),

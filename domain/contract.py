@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -44,7 +45,14 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 NOTE_MAX_LENGTH = 1000
 QR_MAX_LENGTH = 2000
 
-Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH)]
+
+def _printable_note(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("a note must not contain NUL or other control characters")
+    return value
+
+
+Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH), AfterValidator(_printable_note)]
 
 _DOCUMENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}", re.ASCII)
 
@@ -98,16 +106,27 @@ class Documents(_Contract):
     birth_certificate: DocumentRef
 
 
+def _not_a_number(value: Any) -> Any:
+    # pydantic would read a number as a Unix time: a sender's mistake, not a date
+    if isinstance(value, int | float):
+        raise ValueError("a date and time must be ISO 8601 text with its offset, not a number")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""A date and time with its offset, sent as text (``2026-11-25T09:00:00+07:00``)."""
+
+
 class Commitment(_Contract):
     accepted: bool
-    accepted_at: AwareDatetime | None = None
+    accepted_at: Timestamp | None = None
 
 
 class RegistrationRequest(_Contract):
     """The workflow's input: one guardian registering one minor child at one office."""
 
     request_id: RequestId
-    submitted_at: AwareDatetime
+    submitted_at: Timestamp
     guardian: Guardian
     child: Child
     documents: Documents

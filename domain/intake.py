@@ -61,6 +61,19 @@ def read_submission(raw: Any, workflow_id: str) -> RegistrationRequest | Refused
     return request
 
 
+def refused_unencrypted(workflow_id: str) -> RefusedRequest:
+    """A start whose input did not come through the payload codec: refused unread, so nothing of
+    what was sent is kept (the request id is the workflow's, as for any unreadable request)."""
+    return RefusedRequest(
+        request_id=workflow_id,
+        as_sent={},
+        office_code="",
+        reason_code="INPUT_NOT_ENCRYPTED",
+        field="request",
+        detail="request: must come through the payload codec (encrypted); it was sent as plain JSON",
+    )
+
+
 def _request_id(raw: Any, workflow_id: str) -> str:
     """The request id the registration is kept under; the workflow id when the sent one is invalid."""
     sent = raw.get("request_id") if isinstance(raw, dict) else None

@@ -129,6 +129,13 @@ CATALOGUE: dict[str, Reason] = {
             "the card's QR code disagrees with the declared code or name",
         ),
         Reason(
+            "INPUT_NOT_ENCRYPTED",
+            _A,
+            "Tờ khai được gửi đến qua một kênh không được mã hóa nên không được tiếp nhận. "
+            "Vui lòng gửi lại tờ khai qua ứng dụng VssID hoặc Cổng Dịch vụ công.",
+            "the workflow input did not come through the payload codec (not encrypted)",
+        ),
+        Reason(
             "DOCUMENTS_INSUFFICIENT",
             _R,
             "Hồ sơ chưa đủ để xét duyệt. Vui lòng bổ sung giấy tờ theo hướng dẫn và gửi lại tờ khai.",

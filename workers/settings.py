@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 3650
     """Days after its outcome that a final registration's personal data is kept before
     ``childreg privacy sweep`` erases it (the README says why ten years)."""
+    require_encrypted_input: bool = False
+    """The worker refuses a workflow input that did not come through the payload codec (plain
+    JSON, e.g. from the ``temporal`` CLI): auto-rejected ``INPUT_NOT_ENCRYPTED``, unread. False
+    with the embedded stack; ``true`` in docker-compose.yml."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "info"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0

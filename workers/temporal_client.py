@@ -32,6 +32,7 @@ from activities.aes_gcm import CACHED_CIPHERS, seal, unseal
 from activities.keys import DataKeys
 from domain.registration import registration_id_for
 from domain.values import WORKFLOW_ID_PREFIX
+from workflows.registration import NOT_ENCRYPTED_METADATA
 
 DEFAULT_ADDRESS = "localhost:7233"
 ENCODING = b"binary/encrypted"
@@ -50,13 +51,20 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
     cipher key; decoding finds the key by the id in the metadata.
     """
 
-    def __init__(self, cipher_key: str, data_keys: DataKeys | None = None) -> None:
+    def __init__(
+        self,
+        cipher_key: str,
+        data_keys: DataKeys | None = None,
+        *,
+        require_encrypted_input: bool = False,
+    ) -> None:
         raw = base64.b64decode(cipher_key)
         # A key of its own for Temporal: the same secret never encrypts two kinds of data.
         self._key = _temporal_key(raw)
         self.key_id = hashlib.sha256(self._key).hexdigest()[:16].encode()
         self._data_keys = data_keys
         self._registration_id: UUID | None = None
+        self._require_encrypted_input = require_encrypted_input
 
     def with_context(self, context: SerializationContext) -> AesGcmCodec:
         workflow_id = getattr(context, "workflow_id", None)
@@ -127,13 +135,21 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(
-                    payload
-                )  # plain JSON (an upstream without the codec): accepted as is
+                # Plain JSON (an upstream without the codec): accepted as is, or flagged when
+                # encrypted input is required (the workflow then refuses its input unread;
+                # signals and updates are read as today).
+                decoded.append(self._flagged(payload) if self._require_encrypted_input else payload)
                 continue
             key = await self._decoding_key(payload.metadata.get("encryption-key-id", b""))
             decoded.append(Payload.FromString(unseal(key, payload.data)))
         return decoded
+
+    @staticmethod
+    def _flagged(payload: Payload) -> Payload:
+        flagged = Payload()
+        flagged.CopyFrom(payload)
+        flagged.metadata[NOT_ENCRYPTED_METADATA] = b"true"
+        return flagged
 
 
 @functools.lru_cache(maxsize=CACHED_CIPHERS)
@@ -141,13 +157,22 @@ def _temporal_key(raw: bytes) -> bytes:
     return hashlib.sha256(b"childreg temporal payloads\x00" + raw).digest()
 
 
-def data_converter(cipher_key: str | None, data_keys: DataKeys | None = None) -> DataConverter:
+def data_converter(
+    cipher_key: str | None,
+    data_keys: DataKeys | None = None,
+    *,
+    require_encrypted_input: bool = False,
+) -> DataConverter:
     """The pydantic data converter, encrypting when a key is given (each registration's payloads
-    under its data key when ``data_keys`` is given)."""
+    under its data key when ``data_keys`` is given; plain-JSON payloads flagged for the workflow
+    when ``require_encrypted_input``)."""
     if not cipher_key:
         return pydantic_data_converter
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=AesGcmCodec(cipher_key, data_keys)
+        pydantic_data_converter,
+        payload_codec=AesGcmCodec(
+            cipher_key, data_keys, require_encrypted_input=require_encrypted_input
+        ),
     )
 
 
@@ -157,10 +182,14 @@ async def connect(
     cipher_key: str | None,
     runtime: Runtime | None = None,
     data_keys: DataKeys | None = None,
+    *,
+    require_encrypted_input: bool = False,
 ) -> Client:
     return await Client.connect(
         address or DEFAULT_ADDRESS,
         namespace=namespace,
-        data_converter=data_converter(cipher_key, data_keys),
+        data_converter=data_converter(
+            cipher_key, data_keys, require_encrypted_input=require_encrypted_input
+        ),
         runtime=runtime,
     )

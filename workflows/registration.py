@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # Decoding a prepared notification validates the guardian's e-mail, and email_validator
     # imports from itself on every call: passed through, the sandbox does not import it per run.
     import email_validator  # noqa: F401
+    from pydantic import ValidationError
 
     from activities.messages import (
         ActivityName,
@@ -66,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
     from domain.lifecycle import State, is_final
-    from domain.values import WORKFLOW_ID_PREFIX
+    from domain.values import WORKFLOW_ID_PREFIX, describe_validation_error
 
 __all__ = ["TASK_QUEUE", "WORKFLOW_ID_PREFIX", "WORKFLOW_TYPE", "workflow_id_for"]
 
@@ -106,6 +107,13 @@ FOUR_EYES_PATCH = "four-eyes"
 """A proposed rejection (four-eyes offices) waits under the review deadline's timer; histories
 recorded before it never reach that state."""
 
+INPUT_ENCRYPTION_PATCH = "input-encryption"
+"""An input flagged as not encrypted is recorded auto-rejected unread; histories recorded before
+it never carry the flag."""
+NOT_ENCRYPTED_METADATA = "childreg-input-not-encrypted"
+"""Set by the worker's codec (``CHILDREG_REQUIRE_ENCRYPTED_INPUT``) on a payload that came as
+plain JSON, not through the codec: the workflow then refuses its input without reading it."""
+
 _NOTIFY_ON_OUTCOME = {
     FinalOutcome.APPROVED: NotificationKind.APPROVED,
     FinalOutcome.REJECTED: NotificationKind.REJECTED,
@@ -126,7 +134,7 @@ class ChildAccountRegistration:
     """
 
     @workflow.init
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: RawValue) -> None:
         self._workflow_id = workflow.info().workflow_id
         self._registration_id = ""
         self._status = RegistrationStatus(
@@ -145,11 +153,25 @@ class ChildAccountRegistration:
     # --- the lifecycle ------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: Any) -> RegistrationResult:
-        submitted = await self._activity(
-            ActivityName.RECORD_SUBMISSION,
-            SubmissionInput(workflow_id=self._workflow_id, raw_request=request, at=workflow.now()),
-        )
+    async def run(self, sent: RawValue) -> RegistrationResult:
+        # Taken raw to see how it came: the input of a client without the codec (plain JSON) is
+        # flagged by the worker's codec when encrypted input is required, and never read.
+        if sent.payload.metadata.get(NOT_ENCRYPTED_METADATA) and workflow.patched(
+            INPUT_ENCRYPTION_PATCH
+        ):
+            submission = SubmissionInput(
+                workflow_id=self._workflow_id,
+                raw_request={},
+                at=workflow.now(),
+                input_not_encrypted=True,
+            )
+            request: Any = {}
+        else:
+            request = workflow.payload_converter().from_payload(sent.payload)
+            submission = SubmissionInput(
+                workflow_id=self._workflow_id, raw_request=request, at=workflow.now()
+            )
+        submitted = await self._activity(ActivityName.RECORD_SUBMISSION, submission)
         self._registration_id = submitted.status.registration_id
         self._apply(submitted)
         if not self._final:
@@ -345,8 +367,10 @@ class ChildAccountRegistration:
         )
 
     @workflow.update
-    async def decide(self, update: DecideUpdate) -> RegistrationStatus:
-        answer = await self._decision(update, "update")
+    async def decide(self, update: dict[str, Any]) -> RegistrationStatus:
+        # Read as JSON and validated here (not by the data converter, whose refusal is only
+        # "Failed decoding arguments"), so that a bad update is refused naming the field and rule.
+        answer = await self._decision(DecideUpdate.model_validate(update), "update")
         if answer.refusal is not None:
             raise ApplicationError(answer.refusal, type="DecisionRefused", non_retryable=True)
         return answer.status
@@ -374,6 +398,16 @@ class ChildAccountRegistration:
         if answer.refusal is not None:
             raise ApplicationError(answer.refusal, type="ClaimRefused", non_retryable=True)
         return answer.status
+
+    @decide.validator
+    def _decide_is_valid(self, update: dict[str, Any]) -> None:
+        """Refuses (before it is accepted, so nothing is recorded) an update that breaks the
+        contract: ``field: rule`` for every problem, never quoting a value."""
+        try:
+            DecideUpdate.model_validate(update)
+        except ValidationError as error:
+            why = "; ".join(str(problem) for problem in describe_validation_error(error))
+            raise ApplicationError(why, type="DecisionRefused", non_retryable=True) from None
 
     @workflow.signal
     async def provide_supplement(self, signal: ProvideSupplementSignal) -> None:

@@ -29,7 +29,7 @@ from domain.contract import (
     RegistrationStatus,
     WithdrawSignal,
 )
-from workflows.registration import TASK_QUEUE, ChildAccountRegistration
+from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE, ChildAccountRegistration
 
 T = TypeVar("T")
 REVIEWER = "rv-79001-01"
@@ -118,7 +118,7 @@ class Upstream:
         async def attempt() -> None:
             try:
                 await self._client.start_workflow(
-                    ChildAccountRegistration.run,
+                    WORKFLOW_TYPE,
                     registration.request,
                     id=registration.workflow_id,
                     task_queue=TASK_QUEUE,

@@ -30,7 +30,7 @@ from tests.integration.test_dev_stack import (
     query_status,
     start_dev,
 )
-from workflows.registration import TASK_QUEUE, ChildAccountRegistration
+from workflows.registration import TASK_QUEUE, WORKFLOW_TYPE, ChildAccountRegistration
 
 NAMES = ("postgres", "temporal", "projector", "worker", "web")
 
@@ -151,7 +151,7 @@ async def start_registration(dev: Dev, request_id: str, portrait: str, certifica
         documents__birth_certificate=certificate,
     )
     await client.start_workflow(
-        ChildAccountRegistration.run, body, id=f"registration-{request_id}", task_queue=TASK_QUEUE
+        WORKFLOW_TYPE, body, id=f"registration-{request_id}", task_queue=TASK_QUEUE
     )
 
 

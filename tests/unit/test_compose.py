@@ -78,6 +78,10 @@ def test_the_worker_and_projector_have_what_they_need() -> None:
     worker_env = environment_of(services["worker"])
     assert worker_env["CHILDREG_TEMPORAL_ADDRESS"].split(":")[0] in services
     assert worker_env["CHILDREG_SMTP__HOST"] in services
+    # Production upstreams go through the codec: a plain-JSON start is refused unread.
+    assert Settings.model_validate(
+        {"require_encrypted_input": worker_env["CHILDREG_REQUIRE_ENCRYPTED_INPUT"]}
+    ).require_encrypted_input
 
 
 def test_temporal_runs_on_the_same_postgresql() -> None:

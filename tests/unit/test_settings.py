@@ -55,3 +55,15 @@ def test_a_bad_setting_is_refused_by_its_variable_name(
         load_settings()
 
     assert str(refused.value).startswith(f"{name}: ")
+
+
+def test_encrypted_input_is_required_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHILDREG_REQUIRE_ENCRYPTED_INPUT", raising=False)
+    assert load_settings().require_encrypted_input is False  # the embedded stack's default
+
+    monkeypatch.setenv("CHILDREG_REQUIRE_ENCRYPTED_INPUT", "true")
+    assert load_settings().require_encrypted_input is True
+
+    monkeypatch.setenv("CHILDREG_REQUIRE_ENCRYPTED_INPUT", "sometimes")
+    with pytest.raises(SettingsError, match="CHILDREG_REQUIRE_ENCRYPTED_INPUT"):
+        load_settings()

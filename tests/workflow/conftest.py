@@ -8,14 +8,15 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from psycopg_pool import ConnectionPool
-from temporalio.client import WorkflowHandle
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -73,12 +74,39 @@ def adapters(database_url: str, tmp_path: Path) -> Iterator[Adapters]:
     pool.close()
 
 
+SKIP_TIME_RPC_TIMEOUT = timedelta(minutes=5)
+"""The test server answers a sleep only once the workflows have done what the skipped time made
+due (timers fired, their activities run), which on a loaded machine takes longer than the RPC's
+default deadline; and a sleep that timed out leaves time skipping locked, so every later test's
+``result()`` would wait for ever."""
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """``env.sleep(duration)`` on the time-skipping test server, with room for a loaded machine."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(
+        request, timeout=SKIP_TIME_RPC_TIMEOUT
+    )
+
+
 @dataclass
 class Stack:
     env: WorkflowEnvironment
     adapters: Adapters
     notifier: FakeNotifier
     task_queue: str
+    started: list[WorkflowHandle[Any, RegistrationResult]] = field(default_factory=list)
+    """Every workflow this stack started: the fixture ends those still running (below)."""
+
+    async def end_what_runs(self) -> None:
+        """Terminate the workflows a test left running, before their worker goes: on the
+        time-skipping server a workflow with no worker keeps its next task outstanding, and time
+        skipping then waits for it for ever (a later test's sleep or ``result()`` hangs)."""
+        for handle in self.started:
+            description = await handle.describe()
+            if description.status is WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("the test is over")
 
     def put(self, data: bytes) -> str:
         return self.adapters.documents.put(data)
@@ -104,6 +132,7 @@ class Stack:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             result_type=RegistrationResult,
         )
+        self.started.append(handle)
         return handle
 
     async def run(self, request: dict[str, Any]) -> RegistrationResult:
@@ -179,4 +208,6 @@ async def stack(temporal: WorkflowEnvironment, adapters: Adapters) -> AsyncItera
             activity_executor=executor,
             graceful_shutdown_timeout=timedelta(seconds=5),
         ):
-            yield Stack(temporal, adapters, notifier, task_queue)
+            stack = Stack(temporal, adapters, notifier, task_queue)
+            yield stack
+            await stack.end_what_runs()

@@ -29,6 +29,7 @@ from tests.workflow.conftest import (
     ask_for_supplement,
     reach,
     send_supplement,
+    skip_time,
     status_of,
 )
 from workflows.registration import workflow_id_for
@@ -278,7 +279,7 @@ async def test_an_overdue_review_is_escalated_and_still_decided(stack: Stack) ->
     first = await reach(handle, "awaiting_review")
     assert first.review_deadline is not None
 
-    await stack.env.sleep(timedelta(days=8))
+    await skip_time(stack.env, timedelta(days=8))
     overdue = await status_of(handle)
     await handle.signal(
         "approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.SUPERVISOR)
@@ -338,8 +339,8 @@ async def test_the_supplement_loop_goes_back_to_review_with_a_fresh_deadline(sta
     first = await reach(handle, "awaiting_review")
 
     asked = await ask_for_supplement(handle, ["household_book"], "Vui lòng bổ sung ảnh sổ hộ khẩu.")
-    await stack.env.sleep(
-        timedelta(days=7)
+    await skip_time(
+        stack.env, timedelta(days=7)
     )  # a week: the fresh deadline is later whatever the weekday
     await send_supplement(stack, handle, {"household_book": builders.sharp_jpeg(7)})
     again = await reach(handle, "awaiting_review")

@@ -253,7 +253,7 @@ def registration_routes(
             log.info("console.decision_invalid", field=where)
             return await page(
                 request, session, reviewer, view,
-                message=_INVALID.get(where, "Quyết định chưa đủ thông tin."), status=400,
+                message=_invalid_message(where, error.errors()[0]["msg"]), status=400,
             )  # fmt: skip
         if (
             decision.outcome is Outcome.REJECT
@@ -349,6 +349,13 @@ NOTICES = {
     "claim": "Bạn đang xử lý hồ sơ này.",
     "release": "Đã trả lại hồ sơ cho cơ quan.",
 }
+
+
+def _invalid_message(field: str, rule: str) -> str:
+    if field == "note" and "control characters" in rule:
+        return "Ghi chú không được chứa ký tự điều khiển."
+    return _INVALID.get(field, "Quyết định chưa đủ thông tin.")
+
 
 _INVALID = {
     "decision_id": "Mã quyết định không hợp lệ: tải lại trang.",

@@ -27,7 +27,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.documents import DocumentStore
 from domain.contract import VIETNAM, DecideUpdate, FinalOutcome, Outcome, RegistrationStatus
-from workflows.registration import ChildAccountRegistration, workflow_id_for
+from workflows.registration import WORKFLOW_TYPE, ChildAccountRegistration, workflow_id_for
 
 DEMO_REGISTRY = Path(str(files("workers.run") / "demo_registry"))
 """The synthetic demo registry (its cast in its README), shipped with the package."""
@@ -171,7 +171,7 @@ async def play(
     waiting = ""
     for scene in scenes(stamp):
         handle = await client.start_workflow(
-            ChildAccountRegistration.run,
+            WORKFLOW_TYPE,
             _request(scene, now, portrait, certificate),
             id=workflow_id_for(scene.request_id),
             task_queue=task_queue,

@@ -83,6 +83,7 @@ async def run_worker(
             resolved.cipher_key,
             metrics_runtime(settings.metrics_port),
             data_keys(resolved),
+            require_encrypted_input=settings.require_encrypted_input,
         )
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
             worker = registration_worker(client, settings.task_queue, activities, executor)

@@ -52,6 +52,7 @@ from tests.workflow.conftest import (
     ask_for_supplement,
     reach,
     send_supplement,
+    skip_time,
 )
 from workers.bootstrap import Adapters, build_activities, registration_service
 from workflows.registration import ChildAccountRegistration
@@ -131,7 +132,7 @@ async def supplement_expired(stack: Stack) -> WorkflowHandle[Any, Any]:
 async def overdue_then_approved(stack: Stack) -> WorkflowHandle[Any, Any]:
     handle = await stack.start(stack.request())
     await reach(handle, "awaiting_review")
-    await stack.env.sleep(timedelta(days=8))
+    await skip_time(stack.env, timedelta(days=8))
     await handle.signal(
         "approve", ApproveSignal(decision_id="d-1", reviewer_id=builders.SUPERVISOR)
     )
