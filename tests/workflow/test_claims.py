@@ -46,6 +46,7 @@ async def test_another_reviewers_decision_is_refused_naming_the_holder_who_then_
         DecideUpdate(decision_id="d-2", reviewer_id=builders.REVIEWER, outcome=Outcome.APPROVE),
         result_type=RegistrationStatus,
     )
+    await handle.result()  # the approval's activation and notifications end before the worker
 
     assert claimed.claimed_by == builders.REVIEWER
     assert claimed.claim_expires_at is not None
