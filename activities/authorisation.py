@@ -13,11 +13,17 @@ from uuid import UUID
 import structlog
 from temporalio import activity
 
-from activities.messages import ActivityName, DecisionInput, StepOutcome
+from activities.messages import ActivityName, DecisionInput, ReviewClaimInput, Step, StepOutcome
 from activities.recording import REFUSED, cause, domain_errors_not_retried, outcome
-from domain.authorisation import NotAuthorised, authorise, needs_four_eyes, refusal_reason
+from domain.authorisation import (
+    NotAuthorised,
+    authorise,
+    authorise_claim,
+    needs_four_eyes,
+    refusal_reason,
+)
 from domain.contract import DecideUpdate, Outcome
-from domain.registration import ActorKind, Registration
+from domain.registration import ActorKind, Cause, Registration
 from domain.registry import RegistryLookups
 from domain.service import RegistrationService, RegistrationView
 
@@ -56,6 +62,58 @@ class DecisionActivities:
             via=data.via,
         )
         return outcome(view)
+
+    @activity.defn(name=ActivityName.CLAIM_REVIEW)
+    def claim_review(self, data: ReviewClaimInput) -> StepOutcome:
+        """Record a claim (``Claimed``) or a release (``Released``); a refused one is answered
+        with its reason (``claim: held by reviewer …``, ``reviewer_id: …``), nothing recorded."""
+        step = data.step
+        registration_id = UUID(step.registration_id)
+        with domain_errors_not_retried():
+            view = self._service.get(registration_id)
+            try:
+                if data.claim is not None:
+                    claim = data.claim
+                    takeover = authorise_claim(
+                        self._registry, claim.reviewer_id, view.office_code, claim.takeover
+                    )
+                    view = self._service.execute(
+                        registration_id,
+                        Registration.claim,
+                        claim.reviewer_id,
+                        takeover,
+                        self._cause(step, "claim", claim.claim_id, claim.reviewer_id),
+                    )
+                elif data.release is not None:
+                    release = data.release
+                    authorise(self._registry, release.reviewer_id, view.office_code)
+                    view = self._service.execute(
+                        registration_id,
+                        Registration.release,
+                        release.reviewer_id,
+                        self._cause(step, "release", release.claim_id, release.reviewer_id),
+                    )
+                else:
+                    raise ValueError("claim: a claim or a release is required")
+            except (NotAuthorised, *REFUSED) as refused:
+                why = refusal_reason(refused, view.state.value)
+                log.warning("review.claim_refused", registration_id=step.registration_id, why=why)
+                return outcome(view, why, why.partition(":")[0])
+        log.info(
+            "review.claimed" if data.claim else "review.released",
+            registration_id=step.registration_id,
+        )
+        return outcome(view)
+
+    @staticmethod
+    def _cause(step: Step, kind: str, claim_id: str, reviewer_id: str) -> Cause:
+        return cause(
+            step,
+            f"{kind}:{claim_id}",
+            kind=ActorKind.REVIEWER,
+            actor_id=reviewer_id,
+            causation_id=claim_id,
+        )
 
     def _record(self, view: RegistrationView, data: DecisionInput) -> RegistrationView:
         step, decision = data.step, data.decision

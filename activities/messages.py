@@ -15,7 +15,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.notifications.models import NotifyGuardianInput
-from domain.contract import DecideUpdate, DocumentName, RegistrationStatus
+from domain.contract import (
+    ClaimUpdate,
+    DecideUpdate,
+    DocumentName,
+    RegistrationStatus,
+    ReleaseUpdate,
+)
 
 
 class ActivityName(StrEnum):
@@ -37,6 +43,7 @@ class ActivityName(StrEnum):
     WITHDRAW = "withdraw"
     ACTIVATE_CHILD_ACCOUNT = "activate_child_account"
     RELEASE_CHILD_CLAIM = "release_child_claim"
+    CLAIM_REVIEW = "claim_review"
     PREPARE_NOTIFICATION = "prepare_notification"
     NOTIFY_GUARDIAN = "notify_guardian"
 
@@ -90,6 +97,14 @@ class DecisionInput(_Message):
     step: Step
     decision: DecideUpdate
     via: str = Field(pattern="^(signal|update)$")
+
+
+class ReviewClaimInput(_Message):
+    """A reviewer's claim on the review (the update ``claim``), or its release (``release``)."""
+
+    step: Step
+    claim: ClaimUpdate | None = None
+    release: ReleaseUpdate | None = None
 
 
 class WithdrawInput(_Message):

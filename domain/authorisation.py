@@ -9,7 +9,7 @@ rule (``reviewer_id: …``, ``state: …``), and answered with it.
 from __future__ import annotations
 
 from domain.errors import CommandConflict, DomainError, IllegalTransition
-from domain.registry import RegistryLookups
+from domain.registry import RegistryLookups, ReviewerRole
 
 
 class NotAuthorised(DomainError):
@@ -34,6 +34,19 @@ def needs_four_eyes(registry: RegistryLookups, office_code: str) -> bool:
     aggregate refuses the proposer (``four_eyes: …``) on every path."""
     office = registry.office(office_code)
     return office is not None and office.four_eyes
+
+
+def authorise_claim(
+    registry: RegistryLookups, reviewer_id: str, office_code: str, takeover: bool
+) -> bool:
+    """Who may claim: the reviewers who may decide. Returns whether the claim may take over
+    another's (a takeover asked for by a supervisor); a takeover asked for by anyone else is
+    :class:`NotAuthorised`."""
+    authorise(registry, reviewer_id, office_code)
+    reviewer = registry.reviewer(reviewer_id)
+    if takeover and (reviewer is None or reviewer.role is not ReviewerRole.SUPERVISOR):
+        raise NotAuthorised("takeover: only a supervisor of the office may take over a claim")
+    return takeover
 
 
 def refusal_reason(refused: DomainError, state: str) -> str:

@@ -243,6 +243,22 @@ class DecideUpdate(_Contract):
     note: Note | None = None
 
 
+class ClaimUpdate(_Contract):
+    """The update ``claim``: a reviewer of the office takes the registration in hand (a lease of
+    30 minutes, renewed by claiming again); ``takeover`` lets a supervisor take another's claim."""
+
+    claim_id: Identifier
+    reviewer_id: Identifier
+    takeover: bool = False
+
+
+class ReleaseUpdate(_Contract):
+    """The update ``release``: the claim's holder gives it back."""
+
+    claim_id: Identifier
+    reviewer_id: Identifier
+
+
 # --- answers ------------------------------------------------------------------------------------------
 
 
@@ -291,6 +307,9 @@ class RegistrationStatus(_Contract):
     warnings: list[str] = Field(default_factory=list)
     rejection_proposed_by: str | None = None
     """Four-eyes offices: the reviewer whose proposed rejection waits for a second reviewer."""
+    claimed_by: str | None = None
+    """The reviewer who claimed it; they hold it until ``claim_expires_at``."""
+    claim_expires_at: datetime | None = None
 
 
 def utc(moment: datetime) -> datetime:

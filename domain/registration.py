@@ -9,7 +9,7 @@ idempotent, and when. Time is always an argument: the domain never reads the clo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -28,6 +28,19 @@ from domain.lifecycle import IN_REVIEW, OPEN_STATES, State
 from domain.reasons import AUTOMATIC_CODES, REVIEWER_CODES, reason
 
 MAX_SUPPLEMENT_ROUNDS = 3
+
+CLAIM_LEASE = timedelta(minutes=30)
+"""A claim lapses this long after its holder's last activity (the claim, a renewed claim)."""
+
+
+class ClaimHeld(DecisionRule):
+    """Another reviewer holds the registration's claim; the message names the holder's id."""
+
+    def __init__(self, holder: str, until: datetime) -> None:
+        super().__init__(f"claim: held by reviewer {holder} until {until.isoformat()}")
+        self.holder = holder
+        self.until = until
+
 
 DECLARATION_OPENINGS = frozenset({"page", "pdf"})
 """What a guardian's link opens: the declaration's page, or its PDF."""
@@ -145,6 +158,8 @@ class Registration(Aggregate):
             registration.review_deadline = self.deadline
             registration.expires_at = self.expires_at
             registration.overdue = False
+            registration.claimed_by = None  # a new round starts unclaimed
+            registration.claim_renewed_at = None
 
     class ReviewOverdue(Event):
         escalated_to: list[str]
@@ -233,6 +248,28 @@ class Registration(Aggregate):
 
         def evolve(self, registration: Registration) -> None:
             registration.refused_decisions += 1
+
+    class Claimed(Event):
+        """A reviewer of the office takes the registration in hand: a lease of
+        :data:`CLAIM_LEASE` from this event's time. Changes no state."""
+
+        reviewer_id: str
+        takeover: bool
+        """True when a supervisor took over a claim another reviewer held."""
+        previous_holder: str | None
+
+        def evolve(self, registration: Registration) -> None:
+            registration.claimed_by = self.reviewer_id
+            registration.claim_renewed_at = self.timestamp
+
+    class Released(Event):
+        """The holder gives the claim back. Changes no state."""
+
+        reviewer_id: str
+
+        def evolve(self, registration: Registration) -> None:
+            registration.claimed_by = None
+            registration.claim_renewed_at = None
 
     class Withdrawn(Event):
         reason: str | None
@@ -359,6 +396,8 @@ class Registration(Aggregate):
         self.notifications: dict[str, str] = {}
         self.notification_intents: dict[str, str] = {}
         self.erased_at: datetime | None = None
+        self.claimed_by: str | None = None
+        self.claim_renewed_at: datetime | None = None
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -446,6 +485,7 @@ class Registration(Aggregate):
         if self._repeated(cause, self.Approved):
             return
         self._require("approve", cause, State.AWAITING_REVIEW)
+        self._check_claim(reviewer_id, cause.at)
         self._record(
             self.Approved, cause, decision_id=decision_id, reviewer_id=reviewer_id, note=note
         )
@@ -461,6 +501,7 @@ class Registration(Aggregate):
         if self._repeated(cause, self.Rejected):
             return
         self._require("reject", cause, State.AWAITING_REVIEW)
+        self._check_claim(reviewer_id, cause.at)
         check_rejection(reason_code, note)
         self._record(
             self.Rejected,
@@ -483,6 +524,7 @@ class Registration(Aggregate):
         if self._repeated(cause, self.RejectionProposed):
             return
         self._require("propose a rejection of", cause, State.AWAITING_REVIEW)
+        self._check_claim(reviewer_id, cause.at)
         check_rejection(reason_code, note)
         self._record(
             self.RejectionProposed,
@@ -545,6 +587,7 @@ class Registration(Aggregate):
         if self._repeated(cause, self.SupplementRequested):
             return
         self._require("request a supplement for", cause, State.AWAITING_REVIEW)
+        self._check_claim(reviewer_id, cause.at)
         check_supplement(self.supplement_rounds, documents, note)
         self._record(
             self.SupplementRequested,
@@ -579,6 +622,49 @@ class Registration(Aggregate):
             outcome=outcome,
             reason=why,
         )
+
+    def claim(self, reviewer_id: str, supervisor: bool, cause: Cause) -> None:
+        """``reviewer_id`` (authorised for the office by the caller) claims the registration.
+
+        The holder claiming again renews the lease. Another reviewer's live claim is refused with
+        :class:`ClaimHeld`, unless ``supervisor`` (a supervisor of the office) takes it over.
+        """
+        if self._repeated(cause, self.Claimed):
+            return
+        self._require("claim", cause, State.AWAITING_REVIEW)
+        holder = self.claim_holder(cause.at)
+        if holder is not None and holder != reviewer_id and not supervisor:
+            raise ClaimHeld(holder, self._lease_until())
+        self._record(
+            self.Claimed,
+            cause,
+            reviewer_id=reviewer_id,
+            takeover=holder is not None and holder != reviewer_id,
+            previous_holder=holder if holder != reviewer_id else None,
+        )
+
+    def release(self, reviewer_id: str, cause: Cause) -> None:
+        """The holder gives the claim back; releasing a claim one does not hold is refused."""
+        if self._repeated(cause, self.Released):
+            return
+        holder = self.claim_holder(cause.at)
+        if holder is None:
+            return  # nothing held (lapsed or never claimed): nothing to record
+        if holder != reviewer_id:
+            raise ClaimHeld(holder, self._lease_until())
+        self._record(self.Released, cause, reviewer_id=reviewer_id)
+
+    def claim_holder(self, at: datetime) -> str | None:
+        """Who holds the claim at ``at``: None when nobody claimed it, it was released, the lease
+        lapsed, or the review is over."""
+        if self.claimed_by is None or self.claim_renewed_at is None:
+            return None
+        if self.state is not State.AWAITING_REVIEW or _utc(at) >= self._lease_until():
+            return None
+        return self.claimed_by
+
+    def claim_expires_at(self, at: datetime) -> datetime | None:
+        return self._lease_until() if self.claim_holder(at) is not None else None
 
     def withdraw(self, reason_text: str | None, cause: Cause) -> None:
         if self._repeated(cause, self.Withdrawn):
@@ -725,6 +811,17 @@ class Registration(Aggregate):
         if earlier != event_class.__name__:
             raise CommandConflict(cause.command_id, earlier, event_class.__name__)
         return True
+
+    def _lease_until(self) -> datetime:
+        if self.claim_renewed_at is None:
+            raise IllegalTransition("read the lease of", "unclaimed")
+        return self.claim_renewed_at + CLAIM_LEASE
+
+    def _check_claim(self, reviewer_id: str, at: datetime) -> None:
+        """A decision by someone other than the claim's live holder is refused."""
+        holder = self.claim_holder(at)
+        if holder is not None and holder != reviewer_id:
+            raise ClaimHeld(holder, self._lease_until())
 
     def _require(self, command: str, cause: Cause, *allowed: State) -> None:
         if self.state not in allowed:

@@ -24,7 +24,7 @@ from domain.contract import FinalOutcome, RegistrationRequest, RegistrationStatu
 from domain.errors import CommandConflict, DataErased, RegistrationNotFound
 from domain.intake import RefusedRequest
 from domain.lifecycle import State, outcome_of, waiting_for
-from domain.registration import Cause, Registration, registration_id_for
+from domain.registration import CLAIM_LEASE, Cause, Registration, registration_id_for
 
 _CONCURRENT_WRITE_ATTEMPTS = 5
 
@@ -60,6 +60,9 @@ class RegistrationView:
     notifications: dict[str, str] = field(default_factory=dict)
     rejection_proposal: dict[str, str] | None = None
     """Four-eyes offices: the waiting proposal (decision_id, reviewer_id, reason_code, note)."""
+    claimed_by: str | None = None
+    """The claim's holder as of the last event (None once released or out of review)."""
+    claim_expires_at: datetime | None = None
     position: int | None = None
     """The notification id of the last event this call recorded (None when it recorded nothing)."""
     erased_at: datetime | None = None
@@ -93,6 +96,8 @@ class RegistrationView:
             rejection_proposed_by=self.rejection_proposal["reviewer_id"]
             if self.rejection_proposal
             else None,
+            claimed_by=self.claimed_by,
+            claim_expires_at=self.claim_expires_at,
         )
 
 
@@ -218,6 +223,9 @@ def _is_registration_command(command: object) -> bool:
 
 
 def _view(registration: Registration, position: int | None = None) -> RegistrationView:
+    in_review = registration.state is State.AWAITING_REVIEW and registration.claimed_by is not None
+    claimed_by = registration.claimed_by if in_review else None
+    claim_renewed_at = registration.claim_renewed_at if in_review else None
     return RegistrationView(
         registration_id=registration.id,
         request_id=registration.request_id,
@@ -245,6 +253,8 @@ def _view(registration: Registration, position: int | None = None) -> Registrati
         rejection_proposal=dict(registration.rejection_proposal)
         if registration.rejection_proposal
         else None,
+        claimed_by=claimed_by,
+        claim_expires_at=claim_renewed_at + CLAIM_LEASE if claim_renewed_at else None,
         position=position,
         erased_at=registration.erased_at,
     )

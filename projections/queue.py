@@ -20,6 +20,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.lifecycle import OPEN_STATES, new_state, waiting_for
+from domain.registration import CLAIM_LEASE
 from projections.base import (
     EVENTS,
     Answer,
@@ -60,6 +61,8 @@ class ReviewQueueView(ReadModelView):
             supplement_rounds   integer NOT NULL DEFAULT 0,
             warnings            jsonb NOT NULL DEFAULT '[]',
             rejection_proposed_by text,
+            claimed_by          text,
+            claim_expires_at    timestamptz,
             CONSTRAINT {rm_review_queue_pkey} PRIMARY KEY (registration_id)
         )""",
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_reviewers}
@@ -67,6 +70,9 @@ class ReviewQueueView(ReadModelView):
         """CREATE INDEX IF NOT EXISTS {rm_review_queue_supervisors}
             ON {rm_review_queue} (office_code, deadline) WHERE awaiting AND escalated""",
         """ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS rejection_proposed_by text""",
+        # claims came later: tables created before them gain the columns
+        "ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS claimed_by text",
+        "ALTER TABLE {rm_review_queue} ADD COLUMN IF NOT EXISTS claim_expires_at timestamptz",
     )
 
     def write(self, curs: Cursor[DictRow], event: Any, tracking: Tracking) -> None:
@@ -114,6 +120,8 @@ def evolve(row: Row | None, event: Any) -> Row | None:
             "supplement_rounds": 0,
             "warnings": [],
             "rejection_proposed_by": None,
+            "claimed_by": None,
+            "claim_expires_at": None,
         }
     if row is None:
         return None
@@ -130,6 +138,7 @@ def evolve(row: Row | None, event: Any) -> Row | None:
         row.update(round=event.round, review_requested_at=event.timestamp)
         row.update(office_code=event.office_code, deadline=event.deadline)
         row.update(expires_at=event.expires_at, overdue=False)
+        row.update(claimed_by=None, claim_expires_at=None)
     elif isinstance(event, EVENTS.ReviewOverdue):
         row.update(overdue=True, escalated=True, escalated_to=list(event.escalated_to))
     elif isinstance(event, EVENTS.SupplementRequested):
@@ -139,6 +148,10 @@ def evolve(row: Row | None, event: Any) -> Row | None:
         row["rejection_proposed_by"] = event.reviewer_id
     elif isinstance(event, EVENTS.RejectionDeclined):
         row["rejection_proposed_by"] = None
+    elif isinstance(event, EVENTS.Claimed):
+        row.update(claimed_by=event.reviewer_id, claim_expires_at=event.timestamp + CLAIM_LEASE)
+    elif isinstance(event, EVENTS.Released):
+        row.update(claimed_by=None, claim_expires_at=None)
     return row
 
 
@@ -160,6 +173,15 @@ class QueueEntry(Answer):
     warnings: list[str]
     rejection_proposed_by: str | None = None
     """Four eyes: a proposed rejection waits for a second reviewer (who proposed it)."""
+    claimed_by: str | None = None
+    """The claim's holder as of the last event; held only until ``claim_expires_at``."""
+    claim_expires_at: datetime | None = None
+
+    def holder(self, now: datetime) -> str | None:
+        """Who holds the claim at ``now`` (None once the lease lapsed)."""
+        if self.claimed_by is None or self.claim_expires_at is None:
+            return None
+        return self.claimed_by if now < self.claim_expires_at else None
 
 
 class OfficeQueue(Answer):

@@ -345,6 +345,7 @@ def build_activities(
         identity.verify_identity,
         documents.store_documents,
         decisions.decide,
+        decisions.claim_review,
         account_activities.activate_child_account,
         milestones.prepare_notification,
     ]

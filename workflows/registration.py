@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         DocumentsInput,
         NotifyInput,
         PreparedNotification,
+        ReviewClaimInput,
         ReviewInput,
         StageInput,
         Step,
@@ -51,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.contract import (
         REQUIRED_DOCUMENTS,
         ApproveSignal,
+        ClaimUpdate,
         DecideUpdate,
         FinalOutcome,
         Outcome,
@@ -58,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
         RegistrationStatus,
         RejectSignal,
+        ReleaseUpdate,
         RequestSupplementSignal,
         SecondReviewSignal,
         WithdrawSignal,
@@ -370,6 +373,30 @@ class ChildAccountRegistration:
         answer = await self._decision(DecideUpdate.model_validate(update), "update")
         if answer.refusal is not None:
             raise ApplicationError(answer.refusal, type="DecisionRefused", non_retryable=True)
+        return answer.status
+
+    @workflow.update
+    async def claim(self, update: ClaimUpdate) -> RegistrationStatus:
+        """A reviewer claims the review (or renews their claim, or a supervisor takes it over):
+        answered with the status naming the holder, or refused (``claim: held by reviewer …``)."""
+        return await self._claim_step(ReviewClaimInput(step=self._step(), claim=update))
+
+    @workflow.update
+    async def release(self, update: ReleaseUpdate) -> RegistrationStatus:
+        """The claim's holder gives it back."""
+        return await self._claim_step(ReviewClaimInput(step=self._step(), release=update))
+
+    async def _claim_step(self, data: ReviewClaimInput) -> RegistrationStatus:
+        # New handlers: only histories that receive a claim schedule this step, so no recorded
+        # history's commands change (no patch needed; tests/integration/audit/test_replay.py).
+        await self._registered()
+        async with self._lock:
+            answer: StepOutcome = await self._activity(
+                ActivityName.CLAIM_REVIEW, data.model_copy(update={"step": self._step()})
+            )
+            self._apply(answer)
+        if answer.refusal is not None:
+            raise ApplicationError(answer.refusal, type="ClaimRefused", non_retryable=True)
         return answer.status
 
     @decide.validator

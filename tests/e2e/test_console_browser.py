@@ -192,12 +192,21 @@ def test_a_reviewer_signs_in_finds_opens_sees_and_rejects(
         ".documents img", "images => images.map(i => i.naturalWidth)"
     )
     page.screenshot(path=str(folder / "registration.png"), full_page=True)
+    page.get_by_role("button", name="Nhận xử lý").click()  # the claim before deciding
+    page.wait_for_url(f"{base}/console/registrations/{REQUEST_ID}?done=claim")
+    holder = page.locator(".claim .holder").inner_text()
+    releasable = page.get_by_role("button", name="Trả lại").count()
+    page.screenshot(path=str(folder / "claimed.png"), full_page=True)
     page.get_by_label("Lý do", exact=True).select_option("PHOTO_UNCLEAR")
     page.get_by_role("button", name="Từ chối", exact=True).click()
     page.wait_for_url(f"{base}/console/registrations/{REQUEST_ID}?done=1")
     result = result_of(dev, REQUEST_ID)
 
     assert widths == [800, 800]  # both documents decoded in the browser
+    assert holder.startswith("Đang được xử lý bởi ")  # the reviewer's name from the registry
+    assert holder.endswith("(bạn)")
+    assert REVIEWER not in holder
+    assert releasable == 1
     assert "Đã ghi nhận quyết định." in page.content()
     assert result["outcome"] == "rejected"
     assert result["reason_code"] == "PHOTO_UNCLEAR"

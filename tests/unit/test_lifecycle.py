@@ -44,6 +44,8 @@ KEEPS_THE_STATE = {
     Registration.NotificationSkipped,
     Registration.DeclarationViewed,
     Registration.Erased,
+    Registration.Claimed,
+    Registration.Released,
 }
 
 
@@ -238,6 +240,14 @@ def _erase(r: Registration, n: int) -> None:
     r.erase("guardian's request", _cause(f"erase-{n}", n, ActorKind.OPERATOR))
 
 
+def _claim(r: Registration, n: int) -> None:
+    r.claim("79001.reviewer", False, _cause(f"claim-{n}", n, ActorKind.REVIEWER))
+
+
+def _release(r: Registration, n: int) -> None:
+    r.release("79001.reviewer", _cause(f"release-{n}", n, ActorKind.REVIEWER))
+
+
 def _open_link(r: Registration, n: int) -> None:
     r.record_declaration_view("page", "ab" * 32, _cause(f"view-{n}", n, ActorKind.GUARDIAN))
 
@@ -249,11 +259,11 @@ PATHS: dict[str, list[Step]] = {
         *_TO_REVIEW, _overdue, _refuse, _supplement, _provide, _store, _review, _approve,
         _activate, _notify,
     ],
-    "rejected": [*_TO_REVIEW, _reject, _notify],
     "rejected with four eyes": [
         *_TO_REVIEW, _propose, _overdue, _decline, _propose, _confirm, _notify,
     ],
     "expired with a proposed rejection": [*_TO_REVIEW, _propose, _overdue, _expire],
+    "rejected": [*_TO_REVIEW, _claim, _release, _claim, _reject, _notify],
     "auto-rejected at once": [_auto_reject],
     "auto-rejected after the identity check": [_verify, _auto_reject],
     "auto-rejected supplement": [*_TO_REVIEW, _supplement, _provide, _auto_reject],

@@ -1,4 +1,5 @@
-"""Sending a reviewer's decision: the Temporal update ``decide``, and its refusals in Vietnamese."""
+"""Sending a reviewer's decision (the Temporal update ``decide``) and claims (``claim``,
+``release``), and their refusals in Vietnamese."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Protocol
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.contract import DecideUpdate, RegistrationStatus, workflow_id_for
+from domain.contract import (
+    ClaimUpdate,
+    DecideUpdate,
+    RegistrationStatus,
+    ReleaseUpdate,
+    workflow_id_for,
+)
 
 
 class DecisionRefused(Exception):
@@ -22,6 +29,15 @@ class DecisionSender(Protocol):
     async def __call__(self, request_id: str, decision: DecideUpdate) -> RegistrationStatus: ...
 
 
+class ClaimSender(Protocol):
+    """Sends ``claim`` or ``release`` to the registration's workflow; raises
+    :class:`DecisionRefused` when refused (``claim: held by reviewer …``, ``takeover: …``)."""
+
+    async def claim(self, request_id: str, claim: ClaimUpdate) -> RegistrationStatus: ...
+
+    async def release(self, request_id: str, release: ReleaseUpdate) -> RegistrationStatus: ...
+
+
 _VIETNAMESE = (
     (
         "four_eyes:",
@@ -33,6 +49,7 @@ _VIETNAMESE = (
     ("decision_id:", "Mã quyết định này đã được dùng cho một quyết định khác."),
     ("reviewer_id: the reviewer is not active", "Tài khoản cán bộ không còn hoạt động."),
     ("reviewer_id:", "Cán bộ không có quyền quyết định hồ sơ của cơ quan này."),
+    ("takeover:", "Chỉ lãnh đạo của cơ quan mới được tiếp nhận thay hồ sơ người khác đang xử lý."),
     ("reason_code:", "Lý do từ chối không hợp lệ."),
     ("note:", "Cần ghi chú cho quyết định này."),
     ("documents:", "Danh sách giấy tờ cần bổ sung không hợp lệ."),
@@ -56,12 +73,24 @@ class TemporalDecisions:
         self._client: Client | None = None
 
     async def __call__(self, request_id: str, decision: DecideUpdate) -> RegistrationStatus:
+        return await self._update(request_id, "decide", decision)
+
+    async def claim(self, request_id: str, claim: ClaimUpdate) -> RegistrationStatus:
+        """:class:`ClaimSender` too: the update ``claim``."""
+        return await self._update(request_id, "claim", claim)
+
+    async def release(self, request_id: str, release: ReleaseUpdate) -> RegistrationStatus:
+        return await self._update(request_id, "release", release)
+
+    async def _update(
+        self, request_id: str, name: str, update: DecideUpdate | ClaimUpdate | ReleaseUpdate
+    ) -> RegistrationStatus:
         if self._client is None:
             self._client = await self._connect()
         handle = self._client.get_workflow_handle(workflow_id_for(request_id))
         try:
             status: RegistrationStatus = await handle.execute_update(
-                "decide", decision, result_type=RegistrationStatus
+                name, update, result_type=RegistrationStatus
             )
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause

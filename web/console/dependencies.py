@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 
 from activities.reviewer_credentials import ReviewerCredentials
 from projections.queue import OfficeQueue
-from web.console.decisions import DecisionSender
+from web.console.decisions import ClaimSender, DecisionSender
 from web.console.oidc import OidcConfig
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -32,3 +32,5 @@ class ConsoleDependencies:
     """argon2id with argon2-cffi's defaults when None; the tests hand a cheaper argon2id."""
     oidc: OidcConfig | None = None
     """The organisation's OIDC provider; None: passwords only."""
+    claims: ClaimSender | None = None
+    """The Temporal updates ``claim`` and ``release``; None: the console offers no claims."""

@@ -11,6 +11,7 @@ click or a resubmitted form decides once (the workflow's update is idempotent by
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -26,15 +27,15 @@ from starlette.exceptions import HTTPException
 
 from activities.documents import DocumentStore
 from activities.notifications.declaration import RELATIONSHIP_LABELS
-from domain.contract import REQUIRED_DOCUMENTS, DecideUpdate, Outcome
+from domain.contract import REQUIRED_DOCUMENTS, ClaimUpdate, DecideUpdate, Outcome, ReleaseUpdate
 from domain.errors import DataErased, RegistrationNotFound
 from domain.lifecycle import State
 from domain.reasons import CATALOGUE, REVIEWER_CODES
-from domain.registry import Reviewer
+from domain.registry import Reviewer, ReviewerRole
 from domain.service import RegistrationService, RegistrationView
 from domain.values import Relationship
 from projections.audit.timeline import timeline
-from web.console.decisions import DecisionRefused, DecisionSender, in_vietnamese
+from web.console.decisions import ClaimSender, DecisionRefused, DecisionSender, in_vietnamese
 from web.console.routes import Console, vietnam_time
 from web.console.session import Session
 
@@ -98,6 +99,9 @@ def reviewer_reasons() -> list[tuple[str, str, bool]]:
     )
 
 
+_HELD = re.compile(r"^claim: held by reviewer (\S+) until (\S+)")
+
+
 class NotVisible(HTTPException):
     def __init__(self) -> None:
         super().__init__(404, "no registration with this request id")
@@ -109,8 +113,43 @@ def registration_routes(
     documents: DocumentStore,
     decide: DecisionSender,
     clock: Callable[[], datetime],
+    claims: ClaimSender | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/console/registrations", include_in_schema=False)
+
+    async def refusal_text(refused: DecisionRefused) -> str:
+        """The refusal in Vietnamese; a held claim names its holder from the registry and the
+        lease's end in Vietnam time."""
+        held = _HELD.match(str(refused))
+        if held is None:
+            return in_vietnamese(str(refused))
+        try:
+            until = vietnam_time(datetime.fromisoformat(held.group(2)))
+        except ValueError:
+            until = ""
+        name = await console.reviewer_name(held.group(1))
+        return f"Hồ sơ đang được xử lý bởi {name} đến {until}: chỉ người đó được quyết định."
+
+    async def claim_of(view: RegistrationView, reviewer: Reviewer) -> dict[str, Any] | None:
+        """The claim's controls and its holder now (a lapsed lease is no one's)."""
+        if claims is None or view.state is not State.AWAITING_REVIEW:
+            return None
+        now = clock()
+        holder = view.claimed_by
+        if holder is None or view.claim_expires_at is None or now >= view.claim_expires_at:
+            holder = None
+        own = holder == reviewer.reviewer_id
+        return {
+            "holder": holder,
+            "holder_name": await console.reviewer_name(holder) if holder else None,
+            "until": vietnam_time(view.claim_expires_at) if holder else "",
+            "own": own,
+            "can_claim": holder is None,
+            "can_take_over": holder is not None
+            and not own
+            and reviewer.role is ReviewerRole.SUPERVISOR,
+            "claim_id": str(uuid.uuid4()),
+        }
 
     async def visible(request_id: str, reviewer: Reviewer) -> RegistrationView:
         try:
@@ -146,6 +185,7 @@ def registration_routes(
             state=STATES[view.state],
             awaiting=view.state is State.AWAITING_REVIEW,
             proposal=_proposal(view, reviewer),
+            claim=await claim_of(view, reviewer),
             documents=[(name, DOCUMENT_LABELS.get(name, name)) for name in view.documents],
             required_documents=[(name, DOCUMENT_LABELS[name]) for name in REQUIRED_DOCUMENTS],
             timeline=timeline(history),
@@ -163,7 +203,7 @@ def registration_routes(
         if session is None or reviewer is None:
             return console.redirect(request, "/console/login")
         view = await visible(request_id, reviewer)
-        notice = "Đã ghi nhận quyết định." if request.query_params.get("done") else None
+        notice = NOTICES.get(request.query_params.get("done", ""))
         return await page(request, session, reviewer, view, notice=notice)
 
     @router.get("/{request_id}/documents/{name}")
@@ -229,10 +269,61 @@ def registration_routes(
         except DecisionRefused as refused:
             view = await visible(request_id, reviewer)
             return await page(
-                request, session, reviewer, view, message=in_vietnamese(str(refused)), status=409
+                request, session, reviewer, view, message=await refusal_text(refused), status=409
             )
         return console.redirect(
             request, f"/console/registrations/{request_id}?done=1", session.touched(clock())
+        )
+
+    @router.post("/{request_id}/claim")
+    async def claim_form(request: Request, request_id: str) -> Response:
+        """Nhận xử lý, or (``takeover=1``, a supervisor) Tiếp nhận thay."""
+        return await claim_step(request, request_id, "claim")
+
+    @router.post("/{request_id}/release")
+    async def release_form(request: Request, request_id: str) -> Response:
+        """Trả lại: the holder gives the claim back."""
+        return await claim_step(request, request_id, "release")
+
+    async def claim_step(request: Request, request_id: str, action: str) -> Response:
+        session = console.session(request)
+        fields = await console.form(request, session)
+        reviewer = await console.reviewer(session)
+        if session is None or reviewer is None:
+            return console.redirect(request, "/console/login")
+        view = await visible(request_id, reviewer)
+        if claims is None:
+            raise NotVisible()
+        reviewer_id = reviewer.reviewer_id  # the session's, never the form's
+        try:
+            if action == "claim":
+                claim = ClaimUpdate(
+                    claim_id=fields.get("claim_id", ""),
+                    reviewer_id=reviewer_id,
+                    takeover=fields.get("takeover") == "1",
+                )
+            else:
+                release = ReleaseUpdate(
+                    claim_id=fields.get("claim_id", ""), reviewer_id=reviewer_id
+                )
+        except ValidationError:
+            log.info("console.claim_invalid", field="claim_id")
+            return await page(
+                request, session, reviewer, view,
+                message="Mã nhận xử lý không hợp lệ: tải lại trang.", status=400,
+            )  # fmt: skip
+        try:
+            if action == "claim":
+                await claims.claim(request_id, claim)
+            else:
+                await claims.release(request_id, release)
+        except DecisionRefused as refused:
+            view = await visible(request_id, reviewer)
+            return await page(
+                request, session, reviewer, view, message=await refusal_text(refused), status=409
+            )
+        return console.redirect(
+            request, f"/console/registrations/{request_id}?done={action}", session.touched(clock())
         )
 
     return router
@@ -251,6 +342,13 @@ def _proposal(view: RegistrationView, reviewer: Reviewer) -> dict[str, Any] | No
         "proposer": proposal["reviewer_id"],
         "own": proposal["reviewer_id"] == reviewer.reviewer_id,
     }
+
+
+NOTICES = {
+    "1": "Đã ghi nhận quyết định.",
+    "claim": "Bạn đang xử lý hồ sơ này.",
+    "release": "Đã trả lại hồ sơ cho cơ quan.",
+}
 
 
 def _invalid_message(field: str, rule: str) -> str:

@@ -25,5 +25,7 @@ def console_routes(
     console = Console(deps, registry, templates(), clock)
     router = APIRouter()
     router.include_router(session_routes(console, clock))
-    router.include_router(registration_routes(console, service, documents, deps.decide, clock))
+    router.include_router(
+        registration_routes(console, service, documents, deps.decide, clock, deps.claims)
+    )
     return router

@@ -100,6 +100,11 @@ class Console:
         reviewer = await asyncio.to_thread(self._registry.reviewer, session.reviewer_id)
         return reviewer if reviewer is not None and reviewer.active else None
 
+    async def reviewer_name(self, reviewer_id: str) -> str:
+        """A reviewer's name from the registry (their id when the registry does not know it)."""
+        known = await asyncio.to_thread(self._registry.reviewer, reviewer_id)
+        return known.full_name if known is not None else reviewer_id
+
     async def form(self, request: Request, session: Session | None) -> dict[str, str]:
         """The POSTed form, once its CSRF token matched the session's (403 otherwise)."""
         body = await request.body()
@@ -167,7 +172,17 @@ class Console:
             escalated = await asyncio.to_thread(self._deps.queue, reviewer.office_code, True)
             known = {entry.registration_id for entry in entries}
             entries += [e for e in escalated.entries if e.registration_id not in known]
-        views = (*VIEWS, ESCALATED) if supervisor else VIEWS
+        now = self._clock()
+        claimed = (
+            QueueView("mine", "Của tôi", lambda e: e.holder(now) == reviewer.reviewer_id),
+            QueueView("unclaimed", "Chưa nhận", lambda e: e.holder(now) is None),
+        )
+        views = (*VIEWS, *claimed, ESCALATED) if supervisor else (*VIEWS, *claimed)
+        holders = {
+            entry.registration_id: await self.reviewer_name(holder)
+            for entry in entries
+            if (holder := entry.holder(now)) is not None
+        }
         wanted = request.query_params.get("view", "all")
         view = next((v for v in views if v.key == wanted), views[0])
         counts = {v.key: sum(1 for entry in entries if v.keep(entry)) for v in views}
@@ -191,6 +206,7 @@ class Console:
             page=number,
             pages=pages,
             vietnam_time=vietnam_time,
+            holders=holders,
         )
 
 

@@ -119,19 +119,21 @@ def open_web(settings: Settings) -> Iterator[FastAPI]:
         read_models = ReadModels(pool, digest_key(resolved.link_secret))
         # A registration's documents and Temporal payloads are under its own data key.
         registration_keys = data_keys(resolved)
+        updates = TemporalDecisions(
+            lambda: connect(
+                temporal_address(settings),
+                settings.temporal_namespace,
+                resolved.cipher_key,
+                data_keys=registration_keys,
+            )
+        )
         console = ConsoleDependencies(
             credentials=PostgresReviewerCredentials(pool),
             session_secret=console_session_secret(resolved.link_secret),
             oidc=oidc_config(settings),
             queue=lambda office, supervisor: read_models.queue(office, supervisor=supervisor),
-            decide=TemporalDecisions(
-                lambda: connect(
-                    temporal_address(settings),
-                    settings.temporal_namespace,
-                    resolved.cipher_key,
-                    data_keys=registration_keys,
-                )
-            ),
+            decide=updates,
+            claims=updates,
         )
         try:
             yield create_app(

@@ -81,6 +81,7 @@ def console_web(tmp_path: Path, oidc: OidcConfig | None = None) -> ConsoleWeb:
             session_secret=SESSION_SECRET,
             queue=queue,
             decide=decisions,
+            claims=decisions,
             hasher=CHEAP_ARGON2ID,
             oidc=oidc,
         ),
