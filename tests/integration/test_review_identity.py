@@ -8,8 +8,14 @@ tries Temporal at all."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import pty
+import select
 import subprocess
 import sys
+import termios
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +126,61 @@ def test_the_consoles_lock_holds_for_the_command_too(
     assert "locked for 15 minutes" in right.stderr
     assert OUT_OF_REACH not in right.stderr
     assert attempts(credentials) == [("locked", "cli", "password"), ("refused_locked", "cli", "password")]  # fmt: skip
+
+
+def _controlling_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty on its stdin, so
+    the hidden prompt reads ``/dev/tty`` with echo off, as at a reviewer's terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _in_a_terminal(env: dict[str, str], args: list[str], answer: str) -> str:
+    """Run ``childreg review ARGS`` with a terminal for its stdin and stdout (a pty): wait for the
+    prompt, type ``answer``, and return everything the terminal showed."""
+    parent, child = pty.openpty()
+    process = subprocess.Popen(
+        [str(BIN / "childreg"), "review", *args],
+        stdin=child, stdout=child, stderr=child,
+        env={"PATH": str(BIN), "TERM": "dumb", **env}, close_fds=True,
+        preexec_fn=_controlling_terminal,
+    )  # fmt: skip
+    os.close(child)
+    shown = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([parent], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(parent, 4096)
+                except OSError:  # the command ended: its side of the terminal is gone
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+                if answer and "Mật khẩu: ".encode() in shown:  # the hidden part's prompt
+                    os.write(parent, answer.encode() + b"\r")
+                    answer = ""
+            elif process.poll() is not None:
+                break
+        process.wait(10)
+    finally:
+        os.close(parent)
+        if process.poll() is None:
+            process.kill()
+    return shown.decode(errors="replace")
+
+
+def test_at_a_terminal_the_password_is_asked_for_and_not_shown(
+    env: dict[str, str], credentials: PostgresReviewerCredentials
+) -> None:
+    shown = _in_a_terminal(env, ["approve", REQUEST, "--reviewer", REVIEWER], PASSWORD)
+
+    assert "Mật khẩu" in shown
+    assert PASSWORD not in shown  # typed at a hidden prompt: not echoed
+    assert OUT_OF_REACH in shown  # the typed password passed the reviewer's check
+    assert attempts(credentials) == [("signed_in", "cli", "password")]
 
 
 def test_no_password_at_all_is_a_usage_error(env: dict[str, str]) -> None:
