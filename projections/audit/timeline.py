@@ -120,6 +120,11 @@ _SUMMARIES: dict[type[Any], Callable[[Any], str]] = {
         _decided(e) + f"proposed rejection {e.proposal_decision_id} declined" + _noted(e.note)
     ),
     E.DecisionRefused: lambda e: _decided(e) + f"{e.outcome} refused: {e.reason}",
+    E.Claimed: lambda e: (
+        f"claimed by {e.reviewer_id}"
+        + (f", taken over from {e.previous_holder}" if e.takeover and e.previous_holder else "")
+    ),
+    E.Released: lambda e: f"claim released by {e.reviewer_id}",
     E.Withdrawn: lambda e: "withdrawn by the guardian" + _noted(e.reason),
     E.Expired: lambda e: f"expired waiting for the {e.stage}",
     E.ChildAccountActivated: lambda e: f"child account {e.account_id} activated",

@@ -34,8 +34,8 @@ from domain.reasons import CATALOGUE, REVIEWER_CODES
 from domain.registry import Reviewer, ReviewerRole
 from domain.service import RegistrationService, RegistrationView
 from domain.values import Relationship
-from projections.audit.timeline import timeline
 from web.console.decisions import ClaimSender, DecisionRefused, DecisionSender, in_vietnamese
+from web.console.history import history as told
 from web.console.routes import Console, vietnam_time
 from web.console.session import Session
 
@@ -171,7 +171,7 @@ def registration_routes(
         notice: str | None = None,
         status: int = 200,
     ) -> HTMLResponse:
-        history = await asyncio.to_thread(service.history, view.registration_id)
+        events = await asyncio.to_thread(service.history, view.registration_id)
         return console.page(
             request,
             session,
@@ -188,7 +188,7 @@ def registration_routes(
             claim=await claim_of(view, reviewer),
             documents=[(name, DOCUMENT_LABELS.get(name, name)) for name in view.documents],
             required_documents=[(name, DOCUMENT_LABELS[name]) for name in REQUIRED_DOCUMENTS],
-            timeline=timeline(history),
+            history=told(events),
             reasons=reviewer_reasons(),
             decision_id=str(uuid.uuid4()),
             message=message,

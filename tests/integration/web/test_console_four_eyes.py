@@ -76,7 +76,7 @@ async def test_a_second_reviewer_confirms(four_eyes: ConsoleWeb) -> None:
     assert "Xác nhận từ chối" in page.text
     assert "Không đồng ý" in page.text
     assert f"Cán bộ {REVIEWER} đề xuất từ chối" in page.text
-    assert "rejection proposed: PHOTO_UNCLEAR, waiting for a second reviewer" in page.text
+    assert "ảnh chân dung không rõ; chờ cán bộ thứ hai xác nhận" in page.text  # the history
     assert answer.status_code == 303
     view = four_eyes.service.get(rid)
     assert view.state is State.REJECTED

@@ -47,7 +47,9 @@ async def test_the_page_shows_the_declaration_warnings_documents_history_and_con
     assert '<label for="reason_code">Lý do</label>' in page.text
     assert '<option value="PHOTO_UNCLEAR">' in page.text
     assert '<option value="OTHER">' in page.text
-    assert "ReviewRequested" in page.text  # the history timeline
+    assert "<td>Tiếp nhận hồ sơ</td>" in page.text  # the history, in Vietnamese
+    assert "<td>Chờ duyệt</td><td>Hệ thống</td><td>lượt duyệt 1; hạn duyệt " in page.text
+    assert "ReviewRequested" not in page.text
     assert 'src="/console/registrations/HCM-1/documents/portrait"' in page.text
     assert '<script src="/static/console.js" defer></script>' in page.text
     assert "<script>" not in page.text
