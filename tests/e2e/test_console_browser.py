@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.builders import a_request
 from tests.builders.images import sharp_jpeg
 from tests.e2e.test_web_e2e import put_document, web_url
-from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
+from tests.integration.test_dev_stack import CHILDREG, Dev, dev_ports, start_dev
 from workers.run.demo import DEMO_REGISTRY
 from workflows.registration import TASK_QUEUE
 
@@ -46,8 +46,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def dev() -> Iterator[Dev]:
     data_dir = Path(tempfile.mkdtemp(prefix="childreg-console-", dir="/tmp"))
-    names = ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port", "web-port")
-    running = start_dev(data_dir, {name: free_port() for name in names}, demo=False)
+    running = start_dev(data_dir, dev_ports(), demo=False)
     try:  # a failure while setting up must not leave the stack running
         env = running.env()
         subprocess.run(

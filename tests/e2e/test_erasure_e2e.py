@@ -29,7 +29,7 @@ import pytest
 from activities.keys import CACHE_SECONDS
 from activities.registry import store as registry_store
 from tests.integration.privacy.test_erasure import database_hits, read_model_tables
-from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev, temporal
+from tests.integration.test_dev_stack import CHILDREG, Dev, dev_ports, start_dev, temporal
 from workers.bootstrap import tables_created
 
 CHILD = {"name": "Lê Thu Trang", "code": "0100000011", "born": "2014-08-19"}
@@ -44,17 +44,7 @@ def dev() -> Iterator[Dev]:
     import tempfile
 
     path = Path(tempfile.mkdtemp(prefix="childreg-erase-", dir="/tmp"))
-    ports = {
-        name: free_port()
-        for name in (
-            "temporal-port",
-            "ui-port",
-            "smtp-port",
-            "codec-port",
-            "metrics-port",
-            "web-port",
-        )
-    }
+    ports = dev_ports()
     running = start_dev(path, ports)
     yield running
     if running.process.poll() is None:

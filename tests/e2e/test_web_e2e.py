@@ -22,7 +22,7 @@ import pytest
 from domain.registration import registration_id_for
 from tests.builders import a_request
 from tests.builders.images import sharp_jpeg
-from tests.integration.test_dev_stack import CHILDREG, Dev, free_port, start_dev
+from tests.integration.test_dev_stack import CHILDREG, Dev, dev_ports, free_port, start_dev
 from workers.run.demo import DEMO_REGISTRY
 from workflows.registration import TASK_QUEUE
 
@@ -32,17 +32,7 @@ CHILD = "Nguyễn Ngọc Hân"
 @pytest.fixture(scope="module")
 def dev() -> Iterator[Dev]:
     data_dir = Path(tempfile.mkdtemp(prefix="childreg-web-", dir="/tmp"))
-    ports = {
-        name: free_port()
-        for name in (
-            "temporal-port",
-            "ui-port",
-            "smtp-port",
-            "codec-port",
-            "metrics-port",
-            "web-port",
-        )
-    }
+    ports = dev_ports()
     running = start_dev(data_dir, ports, demo=False)
     try:  # a failure while setting up must not leave the stack running
         subprocess.run(

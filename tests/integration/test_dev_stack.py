@@ -40,6 +40,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+PORTS = ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port", "web-port")
+"""The ports ``childreg dev`` takes as options."""
+
+
+def dev_ports() -> dict[str, int]:
+    """A free port for each of ``childreg dev``'s port options."""
+    return {name: free_port() for name in PORTS}
+
+
 @dataclass
 class Dev:
     process: subprocess.Popen[str]
@@ -146,17 +155,7 @@ def dev_data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def dev(dev_data_dir: Path) -> Iterator[Dev]:
-    ports = {
-        name: free_port()
-        for name in (
-            "temporal-port",
-            "ui-port",
-            "smtp-port",
-            "codec-port",
-            "metrics-port",
-            "web-port",
-        )
-    }
+    ports = dev_ports()
     running = start_dev(dev_data_dir, ports)
     yield running
     if running.process.poll() is None:

@@ -26,7 +26,7 @@ from tests.integration.test_dev_stack import (
     CHILDREG,
     Dev,
     _pictures,
-    free_port,
+    dev_ports,
     query_status,
     start_dev,
 )
@@ -71,11 +71,6 @@ def until(condition: Callable[[], object], timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def ports() -> dict[str, int]:
-    names = ("temporal-port", "ui-port", "smtp-port", "codec-port", "metrics-port", "web-port")
-    return {name: free_port() for name in names}
-
-
 def left_on(data_dir: Path) -> list[psutil.Process]:
     marker = str(data_dir)
     found = []
@@ -99,7 +94,9 @@ def stack_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def stack(stack_dir: Path) -> Iterator[tuple[Dev, Output]]:
-    dev = start_dev(stack_dir, ports(), demo=True)  # the demo's registry, for the requests below
+    dev = start_dev(
+        stack_dir, dev_ports(), demo=True
+    )  # the demo's registry, for the requests below
     output = Output(dev)
     yield dev, output
     if dev.process.poll() is None:
@@ -274,7 +271,7 @@ def test_a_killed_stack_takes_its_children_along_and_a_restart_cleans_up(
 
 def test_workers_2_starts_two_supervised_worker_processes() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="childreg-sup2-", dir="/tmp"))
-    dev = start_dev(data_dir, ports(), demo=False, extra=["--workers", "2"])
+    dev = start_dev(data_dir, dev_ports(), demo=False, extra=["--workers", "2"])
     output = Output(dev)
     try:
         children = {p.pid for p in psutil.Process(dev.process.pid).children()}
