@@ -8,6 +8,8 @@ decision id makes a decision idempotent: delivered twice, it counts once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -116,70 +118,28 @@ class DecisionActivities:
         )
 
     def _record(self, view: RegistrationView, data: DecisionInput) -> RegistrationView:
-        step, decision = data.step, data.decision
-        decided = cause(
-            step,
-            f"decision:{decision.decision_id}",
-            kind=ActorKind.REVIEWER,
-            actor_id=decision.reviewer_id,
-            causation_id=decision.decision_id,
-        )
-        registration_id = view.registration_id
-        if decision.outcome is Outcome.APPROVE:
-            return self._service.execute(
-                registration_id,
-                Registration.approve,
-                decision.decision_id,
-                decision.reviewer_id,
-                decision.note,
-                decided,
-            )
-        if decision.outcome is Outcome.REJECT and needs_four_eyes(self._registry, view.office_code):
-            return self._service.execute(
-                registration_id,
-                Registration.propose_rejection,
-                decision.decision_id,
-                decision.reviewer_id,
-                decision.reason_code,
-                decision.note,
-                decided,
-            )
-        if decision.outcome is Outcome.CONFIRM_REJECTION:
-            return self._service.execute(
-                registration_id,
-                Registration.confirm_rejection,
-                decision.decision_id,
-                decision.reviewer_id,
-                decided,
-            )
-        if decision.outcome is Outcome.DECLINE_REJECTION:
-            return self._service.execute(
-                registration_id,
-                Registration.decline_rejection,
-                decision.decision_id,
-                decision.reviewer_id,
-                decision.note,
-                decided,
-            )
-        if decision.outcome is Outcome.REJECT:
-            return self._service.execute(
-                registration_id,
-                Registration.reject,
-                decision.decision_id,
-                decision.reviewer_id,
-                decision.reason_code,
-                decision.note,
-                decided,
-            )
+        """The decision as the domain's command: in a four-eyes office a rejection is proposed."""
+        step, d = data.step, data.decision
+        commands: dict[Outcome, tuple[Callable[..., None], tuple[Any, ...]]] = {
+            Outcome.APPROVE: (Registration.approve, (d.note,)),
+            Outcome.REJECT: (Registration.reject, (d.reason_code, d.note)),
+            Outcome.CONFIRM_REJECTION: (Registration.confirm_rejection, ()),
+            Outcome.DECLINE_REJECTION: (Registration.decline_rejection, (d.note,)),
+            Outcome.REQUEST_SUPPLEMENT: (
+                Registration.request_supplement,
+                (list(d.documents or []), d.note or "", step.at + self._supplement_wait),
+            ),
+        }
+        command, arguments = commands[d.outcome]
+        if d.outcome is Outcome.REJECT and needs_four_eyes(self._registry, view.office_code):
+            command = Registration.propose_rejection
         return self._service.execute(
-            registration_id,
-            Registration.request_supplement,
-            decision.decision_id,
-            decision.reviewer_id,
-            list(decision.documents or []),
-            decision.note or "",
-            step.at + self._supplement_wait,
-            decided,
+            view.registration_id,
+            command,
+            d.decision_id,
+            d.reviewer_id,
+            *arguments,
+            self._cause(step, "decision", d.decision_id, d.reviewer_id),
         )
 
     def _refuse(self, data: DecisionInput, why: str) -> StepOutcome:
