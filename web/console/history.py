@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from activities.notifications.kinds import Channel, NotificationKind
 from domain.registration import ActorKind, Registration
 from web.console.routes import vietnam_deadline
 from web.console.warnings import FIELDS
@@ -29,15 +30,15 @@ REASONS = {
 }
 """The reviewer's reasons, and the system's own ones of an automatic rejection."""
 NOTICES = {
-    "received": "tiếp nhận hồ sơ",
-    "supplement_requested": "yêu cầu bổ sung",
-    "approved": "phê duyệt",
-    "rejected": "từ chối",
-    "auto_rejected": "từ chối tự động",
-    "expired": "hết hạn",
-    "withdrawn": "rút hồ sơ",
+    NotificationKind.RECEIVED: "tiếp nhận hồ sơ",
+    NotificationKind.SUPPLEMENT_REQUESTED: "yêu cầu bổ sung",
+    NotificationKind.APPROVED: "phê duyệt",
+    NotificationKind.REJECTED: "từ chối",
+    NotificationKind.AUTO_REJECTED: "từ chối tự động",
+    NotificationKind.EXPIRED: "hết hạn",
+    NotificationKind.WITHDRAWN: "rút hồ sơ",
 }
-CHANNELS = {"email": "email", "sms": "SMS"}
+CHANNELS = {Channel.EMAIL: "email", Channel.SMS: "SMS"}
 OUTCOMES = {
     "approve": "phê duyệt",
     "reject": "từ chối",
