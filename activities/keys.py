@@ -131,6 +131,7 @@ class DataKeys:
         self._connection: psycopg.Connection[Any] | None = None
         self._cache: dict[UUID, DataKey] = {}
         self._read_at: dict[UUID, float] = {}
+        self._by_key_id: dict[str, UUID] = {}
         self._cache_seconds = cache_seconds
 
     def _cached(self, registration_id: UUID) -> DataKey | None:
@@ -144,6 +145,21 @@ class DataKeys:
     def _remember(self, found: DataKey) -> None:
         self._cache[found.registration_id] = found
         self._read_at[found.registration_id] = time.monotonic()
+        self._by_key_id[found.key_id] = found.registration_id
+
+    def cached(self, registration_id: UUID) -> DataKey | None:
+        """The registration's key as :meth:`find` gives it, if this process read it recently
+        enough (else ``None``: ask :meth:`find`). Never touches the database, so an async caller
+        needs no thread for it."""
+        return self._cached(registration_id)
+
+    def cached_by_key_id(self, key_id: str) -> DataKey | None:
+        """:meth:`by_key_id` from memory only (``None``: ask :meth:`by_key_id`)."""
+        registration_id = self._by_key_id.get(key_id)
+        if registration_id is None:
+            return None
+        found = self._cached(registration_id)
+        return found if found is not None and found.key_id == key_id else None
 
     # -- the table ---------------------------------------------------------------------------
 
@@ -229,9 +245,9 @@ class DataKeys:
 
     def by_key_id(self, key_id: str) -> DataKey | None:
         """The key with this id (the Temporal codec's payload metadata names it)."""
-        for cached in list(self._cache.values()):
-            if cached.key_id == key_id and self._cached(cached.registration_id) is not None:
-                return cached
+        cached = self.cached_by_key_id(key_id)
+        if cached is not None:
+            return cached
         rows = self._execute(
             "SELECT registration_id, key_id, wrapped, erased_at FROM data_keys WHERE key_id = %s",
             (key_id,),
@@ -259,6 +275,8 @@ class DataKeys:
     def forget(self, registration_id: UUID) -> None:
         dropped = self._cache.pop(registration_id, None)
         self._read_at.pop(registration_id, None)
+        if dropped is not None:
+            self._by_key_id.pop(dropped.key_id, None)
         if dropped is not None and dropped.key is not None:
             CIPHERS.discard(dropped.key)
 

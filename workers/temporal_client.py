@@ -82,7 +82,10 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
     async def _encoding_key(self) -> tuple[bytes, bytes]:
         if self._data_keys is None or self._registration_id is None:
             return self._key, self.key_id
-        data_key = await asyncio.to_thread(self._data_keys.key_for, self._registration_id)
+        # From memory when this process has the key (most calls): a thread only for a look-up.
+        data_key = self._data_keys.cached(self._registration_id)
+        if data_key is None:
+            data_key = await asyncio.to_thread(self._data_keys.key_for, self._registration_id)
         if data_key.key is None:  # erased: nothing of the registration's is encoded any more
             return self._key, self.key_id
         return _temporal_key(data_key.key), data_key.key_id.encode()
@@ -90,11 +93,13 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
     async def _decoding_key(self, key_id: bytes) -> bytes:
         if key_id == self.key_id:
             return self._key
-        data_key = (
-            None
-            if self._data_keys is None
-            else await asyncio.to_thread(self._data_keys.by_key_id, key_id.decode(errors="replace"))
-        )
+        if self._data_keys is None:
+            data_key = None
+        else:
+            name = key_id.decode(errors="replace")
+            data_key = self._data_keys.cached_by_key_id(name)
+            if data_key is None:
+                data_key = await asyncio.to_thread(self._data_keys.by_key_id, name)
         if data_key is None:
             raise ValueError("payload encrypted under another key")
         if data_key.key is None:

@@ -187,6 +187,13 @@ class _Declaration(FPDF):
         self.set_auto_page_break(auto=True, margin=15)
         for style, filename in FONT_FILES.items():
             self.add_font(FONT_FAMILY, style, str(font_dir / filename))
+        for font in self.fonts.values():
+            # fpdf2 subsets every embedded font on output; with bounding boxes recalculated,
+            # fontTools decompiles and recompiles every kept glyph (about a third of a render).
+            # The fonts' glyphs keep their stored bounds (the subset changes no outline).
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.recalcBBoxes = False
         self.set_font(FONT_FAMILY, "", 11)
 
     def header_block(self, reference: str) -> None:

@@ -96,3 +96,77 @@ def test_a_writer_with_a_cached_copy_decides_on_what_another_writer_stored(
     finally:
         first.close()
         second.close()
+
+
+def test_a_writer_s_copy_of_its_own_save_made_stale_by_another_writer_is_never_decided_on(
+    database_url: str,
+) -> None:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    first = registration_service(database_url, key)
+    second = registration_service(database_url, key)
+    try:
+        registration_id = first.submit(
+            parse_request(a_request()), cause(REQUEST_ID)
+        ).registration_id
+        first.execute(
+            registration_id,
+            Registration.verify_identity,
+            "7912345678",
+            "0123456789",
+            [],
+            cause("identity", 1),
+        )
+        first.execute(
+            registration_id,
+            Registration.store_documents,
+            {"portrait": {"sha256": "a" * 64}},
+            [],
+            cause("documents", 2),
+        )  # the first writer keeps its copy at version 3
+        second.execute(
+            registration_id,
+            Registration.request_review,
+            T0 + timedelta(days=3),
+            T0 + timedelta(days=30),
+            cause("review", 3),
+        )
+
+        # A repeat on the stale copy records nothing: answered with what is stored (version 4).
+        repeat = first.execute(
+            registration_id,
+            Registration.store_documents,
+            {"portrait": {"sha256": "a" * 64}},
+            [],
+            cause("documents", 2),
+        )
+        assert (repeat.version, repeat.state) == (4, State.AWAITING_REVIEW)
+
+        # The approval is its own save: it keeps a copy at version 5, which the second writer
+        # makes stale. The activation decided on that copy is refused by the store (version 6 is
+        # taken) and decided again on the stored state, where the account is already active.
+        first.execute(
+            registration_id, Registration.approve, "d-1", "rv-79001-01", None, cause("d-1", 4)
+        )
+        second.execute(
+            registration_id, Registration.activate_child_account, "acc-1", cause("activate-1", 5)
+        )
+        with pytest.raises(IllegalTransition):
+            first.execute(
+                registration_id,
+                Registration.activate_child_account,
+                "acc-2",
+                cause("activate-2", 6),
+            )
+        assert first.get(registration_id).child_account_id == "acc-1"
+        names = [type(event).__name__ for event in second.history(registration_id)]
+        assert names == [
+            "Submitted",
+            "IdentityVerified",
+            "DocumentsStored",
+            "ReviewRequested",
+            "Approved",
+            "ChildAccountActivated",
+        ]
+    finally:
+        first.close()
+        second.close()

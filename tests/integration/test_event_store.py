@@ -238,3 +238,68 @@ def test_without_a_key_events_are_stored_in_plain_text(database_url: str) -> Non
 
     assert row is not None
     assert "Nguyễn Minh Khôi".encode() in bytes(row[0])
+
+
+def test_a_save_is_one_locked_transaction_sent_in_one_round_trip(
+    service: RegistrationService, database_url: str
+) -> None:
+    from activities.event_store import OneTripRecorder
+
+    recorder = service.recorder
+    assert isinstance(recorder, OneTripRecorder)
+    syncs: list[object] = []
+    sync = psycopg.Pipeline.sync
+
+    def counted(pipeline: psycopg.Pipeline) -> None:
+        syncs.append(pipeline)
+        sync(pipeline)
+
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute("LISTEN childreg_events")
+        with pytest.MonkeyPatch.context() as patch:
+            # eventsourcing's own recorder syncs after the INSERT, then again at the COMMIT.
+            patch.setattr(psycopg.Pipeline, "sync", counted)
+            view = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
+        assert syncs == []  # one round trip: the pipeline's own sync at its end
+        notified = list(listener.notifies(timeout=5, stop_after=1))
+    assert [n.channel for n in notified] == ["childreg_events"]
+    assert view.position is not None
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT max(notification_id), count(*) FROM childreg_events WHERE originator_id = %s",
+            (view.registration_id,),
+        ).fetchone()
+    assert row == (view.position, 1)
+
+
+def test_a_refused_save_leaves_nothing_and_the_next_save_goes_through(
+    service: RegistrationService, database_url: str
+) -> None:
+    from eventsourcing.persistence import IntegrityError
+
+    registration_id = submit_and_await_review(service).registration_id
+    first: Registration = service.repository.get(registration_id)
+    stale: list[Registration] = [service.repository.get(registration_id) for _ in range(3)]
+    first.approve("d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
+    service.save(first)
+
+    for copy in stale:  # the connection each refusal used goes back to the pool clean
+        copy.reject("d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2"))
+        with pytest.raises(IntegrityError):
+            service.save(copy)
+
+    after = service.execute(
+        registration_id, Registration.activate_child_account, "acc-1", cause("activate")
+    )
+    assert after.state is State.ACCOUNT_ACTIVATED
+    names = [type(event).__name__ for event in service.history(registration_id)]
+    assert names[-2:] == ["Approved", "ChildAccountActivated"]
+    assert "Rejected" not in names
+    with psycopg.connect(database_url) as connection:
+        ids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT notification_id FROM childreg_events ORDER BY notification_id"
+            )
+        ]
+    assert ids == sorted(ids)

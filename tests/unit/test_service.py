@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,44 @@ def test_nothing_but_the_registrations_own_commands_is_carried_out(
 
     assert handed_out == []
     assert service.get(registration_id).version == 1
+
+
+def test_a_command_after_this_process_s_own_save_starts_from_its_copy_and_reads_nothing(
+    service: RegistrationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration_id = submitted(service).registration_id
+    service.execute(
+        registration_id, Registration.verify_identity, "7912345678", "0123456789", [], cause("id")
+    )
+    reads: list[object] = []
+    original = service.repository.get
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service.repository, "get", counted)
+
+    view = service.execute(
+        registration_id,
+        Registration.store_documents,
+        {"portrait": {"sha256": "a" * 64}},
+        [],
+        cause("documents"),
+    )
+
+    assert reads == []
+    assert (view.version, view.state) == (3, State.DOCUMENTS_STORED)
+    assert [type(event).__name__ for event in service.history(registration_id)][-1] == (
+        "DocumentsStored"
+    )
+    # A repeat records nothing, so its copy proves nothing: it is answered from the store.
+    again = service.execute(
+        registration_id,
+        Registration.store_documents,
+        {"portrait": {"sha256": "a" * 64}},
+        [],
+        cause("documents"),
+    )
+    assert len(reads) == 1
+    assert again.version == 3

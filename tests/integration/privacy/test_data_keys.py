@@ -181,3 +181,48 @@ def test_an_erased_key_leaves_no_cipher_behind_in_the_process(
 
     assert CIPHERS.get(data_key.key) is not cached  # the erasure dropped it
     CIPHERS.discard(data_key.key)
+
+
+def test_a_key_read_once_is_found_by_its_id_from_memory_until_it_is_dropped(
+    database_url: str, cipher_key: str
+) -> None:
+    keys = DataKeys(database_url, cipher_key)
+    keys.create_table()
+    other = DataKeys(database_url, cipher_key)
+    try:
+        registration_id = UUID(int=secrets.randbits(128))
+        made = keys.key_for(registration_id)
+
+        assert keys.cached(registration_id) == made
+        assert keys.cached_by_key_id(made.key_id) == made
+        # Another process has not read it: it must ask the table, which has it.
+        assert other.cached_by_key_id(made.key_id) is None
+        assert other.by_key_id(made.key_id) == made
+        assert other.cached_by_key_id(made.key_id) == made
+
+        assert other.erase(registration_id)
+        assert other.cached_by_key_id(made.key_id) is None  # the erasure drops it
+        found = other.by_key_id(made.key_id)
+        assert found is not None
+        assert found.erased
+        keys.forget(registration_id)
+        assert keys.cached(registration_id) is None
+        assert keys.cached_by_key_id(made.key_id) is None
+    finally:
+        keys.close()
+        other.close()
+
+
+def test_a_key_in_memory_is_trusted_only_for_the_cache_s_time(
+    database_url: str, cipher_key: str
+) -> None:
+    keys = DataKeys(database_url, cipher_key, cache_seconds=0.0)
+    keys.create_table()
+    try:
+        registration_id = UUID(int=secrets.randbits(128))
+        made = keys.key_for(registration_id)
+        assert keys.cached(registration_id) is None
+        assert keys.cached_by_key_id(made.key_id) is None
+        assert keys.by_key_id(made.key_id) == made  # read again from the table
+    finally:
+        keys.close()

@@ -1,4 +1,5 @@
 import io
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -107,3 +108,40 @@ def test_a_letter_outside_the_cut_fonts_is_set_in_the_full_fonts() -> None:
     text = text_of(pdf)
     assert "Phường Ẁ" in text
     assert "Nguyễn Minh Khôi" in text
+
+
+def embedded_fonts(pdf: bytes) -> list[bytes]:
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = []
+    for page in reader.pages:
+        resources: Any = page["/Resources"]
+        for font in resources["/Font"].values():
+            for descendant in font.get_object().get("/DescendantFonts", []):
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                fonts.append(descriptor["/FontFile2"].get_object().get_data())
+    return fonts
+
+
+def test_every_embedded_glyph_keeps_its_true_bounds() -> None:
+    # The embedded fonts are saved without recalculating the bounding boxes (a third of a
+    # render): each glyph's stored bounds must still be the ones its outline gives.
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    pdf = render_declaration(
+        parsed_request(), registration_id=REGISTRATION_ID, office_name=OFFICE_NAME
+    )
+
+    fonts = embedded_fonts(pdf)
+    assert len(fonts) >= 2
+    checked = 0
+    for data in fonts:
+        glyf = TTFont(io.BytesIO(data))["glyf"]
+        for name in glyf.glyphOrder:
+            glyph = glyf[name]
+            if glyph.numberOfContours == 0:
+                continue
+            stored = (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+            glyph.recalcBounds(glyf)
+            assert (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax) == stored, name
+            checked += 1
+    assert checked > 50
