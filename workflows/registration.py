@@ -104,13 +104,15 @@ FOUR_EYES_PATCH = "four-eyes"
 """A proposed rejection (four-eyes offices) waits under the review deadline's timer; histories
 recorded before it never reach that state."""
 
-NOTIFY_PRIORITY_PATCH = "notify-priority"
+NOTIFY_PRIORITY = Priority(priority_key=4)
 """``notify_guardian`` is scheduled below the registration's own steps (priority key 4; the
 default is 3): after a relay or gateway outage, hundreds of notification retries fill the task
 queue, and a registration's ``store_documents`` or ``withdraw`` scheduled behind them waited
-for the whole backlog (30-55 s in ``make faults``). Histories recorded before it replay with
-notifications at the default priority."""
-NOTIFY_PRIORITY = Priority(priority_key=4)
+for the whole backlog (30-55 s in ``make faults``). An activity option, as its timeouts are (not
+a command of its own): recorded histories replay unchanged. Not behind ``workflow.patched``:
+a patch checked after a local activity (``prepare_notification``) failed workflow tasks on
+replay after a worker kill ("encountered for change ..., but there is no corresponding change
+command")."""
 
 INPUT_ENCRYPTION_PATCH = "input-encryption"
 """An input flagged as not encrypted is recorded auto-rejected unread; histories recorded before
@@ -522,14 +524,13 @@ class ChildAccountRegistration:
         )
         if prepared.message is None:
             return
-        priority = NOTIFY_PRIORITY if workflow.patched(NOTIFY_PRIORITY_PATCH) else Priority.default
         await workflow.execute_activity(
             ActivityName.NOTIFY_GUARDIAN,
             prepared.message,
             start_to_close_timeout=NOTIFY_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
-            priority=priority,
+            priority=NOTIFY_PRIORITY,
         )
 
 
