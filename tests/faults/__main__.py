@@ -548,6 +548,10 @@ def report(run: Run, console: Console) -> bool:
                 f"in flight at {fault.name} ({fault.at - run.t0:.1f} s): {waited_on(fault)}"
             )
     for channel in ("email", "sms"):
+        for where, found in (("relay/gateway", run.at_relay[channel]),
+                             ("journal", run.journal[channel])):  # fmt: skip
+            for key in found.lost:
+                console.print(f"[red]lost {channel} ({where}): {key}[/red]")
         for key, extra in run.at_relay[channel].duplicated.items():
             console.print(f"duplicate {channel}: {key} delivered {extra + 1} times (same id)")
     for r in run.registrations:
