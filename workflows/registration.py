@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import Priority, RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -106,6 +106,16 @@ LOCAL_STEPS_PATCH = "local-steps"
 FOUR_EYES_PATCH = "four-eyes"
 """A proposed rejection (four-eyes offices) waits under the review deadline's timer; histories
 recorded before it never reach that state."""
+
+NOTIFY_PRIORITY = Priority(priority_key=4)
+"""``notify_guardian`` is scheduled below the registration's own steps (priority key 4; the
+default is 3): after a relay or gateway outage, hundreds of notification retries fill the task
+queue, and a registration's ``store_documents`` or ``withdraw`` scheduled behind them waited
+for the whole backlog (30-55 s in ``make faults``). An activity option, as its timeouts are (not
+a command of its own): recorded histories replay unchanged. Not behind ``workflow.patched``:
+a patch checked after a local activity (``prepare_notification``) failed workflow tasks on
+replay after a worker kill ("encountered for change ..., but there is no corresponding change
+command")."""
 
 INPUT_ENCRYPTION_PATCH = "input-encryption"
 """An input flagged as not encrypted is recorded auto-rejected unread; histories recorded before
@@ -547,6 +557,7 @@ class ChildAccountRegistration:
             start_to_close_timeout=NOTIFY_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,
+            priority=NOTIFY_PRIORITY,
         )
 
 

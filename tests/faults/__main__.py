@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -436,6 +437,21 @@ def moved_on(fault: Fault) -> str:
     return f"{fault.in_flight}: {after:.1f}"
 
 
+def waited_on(fault: Fault, slowest: int = 3) -> str:
+    """What the in-flight registrations waited on (activity type: how many), and the slowest
+    (their workflow ids, to read their histories with ``--keep``)."""
+    kinds = Counter(fault.waited_on.values())
+    said = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
+    since = fault.restarted_at if fault.restarted_at is not None else fault.over_at
+    late = sorted(fault.moved.items(), key=lambda item: item[1], reverse=True)[:slowest]
+    if late:
+        said += "; slowest: " + ", ".join(
+            f"{workflow_id} {fault.waited_on[workflow_id]} {moved - since:.1f} s"
+            for workflow_id, moved in late
+        )
+    return said
+
+
 def verdicts(run: Run) -> list[tuple[str, str, bool, bool]]:
     """(check, figure, passed, fatal) rows."""
     ended = [r for r in run.registrations if r.outcome == EXPECTED[r.path]]
@@ -526,7 +542,16 @@ def report(run: Run, console: Console) -> bool:
         "on the relay's own outage), and the time from the new process until the last of them "
         "had that activity done (or had ended)."
     )
+    for fault in sorted(run.faults, key=lambda f: f.at):
+        if fault.waited_on:
+            console.print(
+                f"in flight at {fault.name} ({fault.at - run.t0:.1f} s): {waited_on(fault)}"
+            )
     for channel in ("email", "sms"):
+        for where, found in (("relay/gateway", run.at_relay[channel]),
+                             ("journal", run.journal[channel])):  # fmt: skip
+            for key in found.lost:
+                console.print(f"[red]lost {channel} ({where}): {key}[/red]")
         for key, extra in run.at_relay[channel].duplicated.items():
             console.print(f"duplicate {channel}: {key} delivered {extra + 1} times (same id)")
     for r in run.registrations:

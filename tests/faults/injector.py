@@ -36,6 +36,10 @@ class Fault:
     """When each of them moved on: that activity done, or the workflow closed."""
     stuck: int = 0
     """Of them, how many had not moved on 180 s later."""
+    waited_on: dict[str, str] = field(default_factory=dict)
+    """Workflow id → the type of the activity it had pending when it struck."""
+    moved: dict[str, float] = field(default_factory=dict)
+    """Workflow id → when it moved on."""
 
     def all_moved_after(self) -> float | None:
         """Seconds from the new process to the last in-flight registration moving on."""
@@ -89,8 +93,8 @@ class Injector:
 
     async def _pending(
         self, registration: Registration, *, followed: bool = False
-    ) -> set[str] | None:
-        """The ids of its pending activities; None once the workflow is closed.
+    ) -> dict[str, str] | None:
+        """Its pending activities (id → type); None once the workflow is closed.
 
         ``followed``: only those a fault can hold up, on their first attempt (one already
         retrying waits on something else), and not ``notify_guardian``, which waits on the
@@ -100,32 +104,36 @@ class Injector:
         if described.status != WorkflowExecutionStatus.RUNNING:
             return None
         return {
-            p.activity_id
+            p.activity_id: p.activity_type.name
             for p in described.raw_description.pending_activities
             if not followed or (p.attempt <= 1 and p.activity_type.name != "notify_guardian")
         }
 
-    async def snapshot(self, candidates: list[Registration]) -> dict[str, set[str]]:
+    async def snapshot(self, candidates: list[Registration]) -> dict[str, dict[str, str]]:
         """Taken just before a fault: the registrations with an activity a fault can hold up."""
         limit = asyncio.Semaphore(16)
 
-        async def pending(registration: Registration) -> set[str] | None:
+        async def pending(registration: Registration) -> dict[str, str] | None:
             async with limit:
                 try:
                     return await self._pending(registration, followed=True)
                 except Exception:
-                    return set()  # not started yet
+                    return {}  # not started yet
 
         chosen = [r for r in candidates if not r.outcome and not r.error]
         found = await asyncio.gather(*(pending(r) for r in chosen))
         return {r.workflow_id: ids for r, ids in zip(chosen, found, strict=True) if ids}
 
-    def _follow(self, fault: Fault, snapshot: dict[str, set[str]]) -> None:
+    def _follow(self, fault: Fault, snapshot: dict[str, dict[str, str]]) -> None:
         """When each registration of the snapshot moves on (that activity done, or ended)."""
         fault.in_flight = len(snapshot)
+        fault.waited_on = {
+            workflow_id: ", ".join(sorted(set(pending.values())))
+            for workflow_id, pending in snapshot.items()
+        }
 
         async def follow() -> None:
-            waiting = dict(snapshot)
+            waiting = {workflow_id: set(pending) for workflow_id, pending in snapshot.items()}
             deadline = time.monotonic() + 180
             while waiting and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
@@ -136,6 +144,7 @@ class Injector:
                         continue
                     if now is None or not (now & ids):
                         fault.moved_at.append(time.monotonic())
+                        fault.moved[workflow_id] = fault.moved_at[-1]
                         del waiting[workflow_id]
             fault.stuck = len(waiting)
 
