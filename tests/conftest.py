@@ -7,7 +7,9 @@ started once per test session. Each test gets a database of its own.
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -55,3 +57,23 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
         connection.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture
+def cipher_key() -> str:
+    """A fresh event-store cipher key (base64 of 32 random bytes) for one test."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def cli_environment(
+    database_url: str, cipher_key: str, data_dir: Path, link_secret: str
+) -> dict[str, str]:
+    """What ``childreg`` reads from the environment in the CLI tests: the database, the keys, a
+    data directory, JSON logs."""
+    return {
+        "CHILDREG_DATABASE_URL": database_url,
+        "CHILDREG_CIPHER_KEY": cipher_key,
+        "CHILDREG_LINK_SECRET": link_secret,
+        "CHILDREG_DATA_DIR": str(data_dir),
+        "CHILDREG_LOG_FORMAT": "json",
+    }

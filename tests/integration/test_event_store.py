@@ -30,11 +30,6 @@ def cause(command_id: str, actor: ActorKind = ActorKind.SYSTEM, minutes: int = 0
 
 
 @pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-@pytest.fixture
 def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]:
     app = registration_service(database_url, cipher_key)
     yield app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +16,7 @@ from typer.testing import CliRunner
 
 from domain.service import RegistrationService
 from tests.builders.registrations import T0, Registrar
+from tests.conftest import cli_environment
 from workers.bootstrap import registration_service
 from workers.cli.audit import register
 
@@ -29,11 +28,6 @@ register(app)  # `childreg audit …` as the command registers it
 
 
 @pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-@pytest.fixture
 def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]:
     app = registration_service(database_url, cipher_key)
     yield app
@@ -42,13 +36,7 @@ def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]
 
 @pytest.fixture
 def cli_env(database_url: str, cipher_key: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CHILDREG_DATABASE_URL": database_url,
-        "CHILDREG_CIPHER_KEY": cipher_key,
-        "CHILDREG_LINK_SECRET": LINK_SECRET,
-        "CHILDREG_DATA_DIR": str(tmp_path),
-        "CHILDREG_LOG_FORMAT": "json",
-    }
+    return cli_environment(database_url, cipher_key, tmp_path, LINK_SECRET)
 
 
 @dataclass

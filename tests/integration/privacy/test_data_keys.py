@@ -3,7 +3,6 @@ service key, the key wrapped by the service key, and the same key store for ever
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,11 +25,6 @@ T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 def cause(request_id: str) -> Cause:
     return Cause(ActorKind.UPSTREAM, "worker-1", f"registration-{request_id}", request_id, T0)
-
-
-@pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

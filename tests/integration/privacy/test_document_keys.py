@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -16,11 +15,6 @@ from activities.keys import DataErased, DataKeys
 from workers.bootstrap import migrate
 
 PORTRAIT = b"\x89PNG portrait of Nguyen Minh Khoi"
-
-
-@pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

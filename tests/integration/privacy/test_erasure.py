@@ -8,7 +8,6 @@ erased events as erased; a rebuild of the read models gives the live ones; erasi
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from domain.service import RegistrationService
 from projections.catalogue import create_schema
 from projections.runners import RunningProjections
 from tests.builders import a_request
+from tests.conftest import cli_environment
 from tests.integration.projections.conftest import KEY
 from workers.bootstrap import event_store_env, registration_service
 from workers.cli import app
@@ -51,11 +51,6 @@ KEPT = {
 
 
 @pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-@pytest.fixture
 def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]:
     app_ = registration_service(database_url, cipher_key)
     create_schema(event_store_env(database_url, cipher_key))
@@ -65,13 +60,7 @@ def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]
 
 @pytest.fixture
 def cli_env(database_url: str, cipher_key: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CHILDREG_DATABASE_URL": database_url,
-        "CHILDREG_CIPHER_KEY": cipher_key,
-        "CHILDREG_LINK_SECRET": LINK_SECRET,
-        "CHILDREG_DATA_DIR": str(tmp_path),
-        "CHILDREG_LOG_FORMAT": "json",
-    }
+    return cli_environment(database_url, cipher_key, tmp_path, LINK_SECRET)
 
 
 def childreg(cli_env: dict[str, str], *args: str) -> tuple[int, str]:

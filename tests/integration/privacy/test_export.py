@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +24,6 @@ PORTRAIT = b"\x89PNG portrait of the child"
 
 app = typer.Typer()
 register(app)
-
-
-@pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ named in the metadata; everything else, and everything encoded before, under the
 from __future__ import annotations
 
 import asyncio
-import base64
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -19,11 +17,6 @@ from workers.temporal_client import AesGcmCodec
 
 REQUEST_ID = "vssid-20261125-000123"
 NAME = "Nguyễn Minh Khôi"
-
-
-@pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

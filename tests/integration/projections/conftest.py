@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +18,6 @@ from tests.builders.registrations import Registrar
 from workers.bootstrap import event_store_env, registration_service
 
 KEY = digest_key("a link secret for the tests")
-
-
-@pytest.fixture
-def cipher_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

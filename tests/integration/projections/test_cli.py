@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from projections.queries import ReadModels
 from projections.runners import RunningProjections
 from tests.builders.registrations import T0, Registrar
+from tests.conftest import cli_environment
 from tests.integration.projections.conftest import KEY
 from workers.cli.query import register
 
@@ -27,13 +28,7 @@ register(app)  # the commands as `childreg` registers them, without the rest of 
 
 @pytest.fixture
 def cli_env(database_url: str, cipher_key: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CHILDREG_DATABASE_URL": database_url,
-        "CHILDREG_CIPHER_KEY": cipher_key,
-        "CHILDREG_LINK_SECRET": LINK_SECRET,
-        "CHILDREG_DATA_DIR": str(tmp_path),
-        "CHILDREG_LOG_FORMAT": "json",
-    }
+    return cli_environment(database_url, cipher_key, tmp_path, LINK_SECRET)
 
 
 def childreg(cli_env: dict[str, str], *args: str) -> tuple[int, str]:
