@@ -1,8 +1,8 @@
 """What is held about one registration, decrypted, for the guardian's access request.
 
 The events (each with its type, time and actor), the request as declared, the notifications
-prepared (channel, masked recipient, the body's digest and message id, as the event store keeps
-them), and the kept documents' bytes. When the registration's data key was erased, only what is
+prepared (channel, masked recipient, subject and text as sent, the body's digest and message id,
+as the event store keeps them), and the kept documents' bytes. When the registration's data key was erased, only what is
 stored readable without it is given: the event types and versions, and when the data was erased.
 """
 
@@ -28,6 +28,9 @@ class PrivacyExport:
 
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp"}
+_BEFORE_TEXTS = (
+    "prepared before the service kept each message's text: only its digest (body_sha256) is held"
+)
 
 
 class RegistrationExporter:
@@ -104,6 +107,9 @@ class RegistrationExporter:
                         "channel": event.channel,
                         "recipient": event.recipient_masked,
                         "template": f"{event.template_id} v{event.template_version}",
+                        "subject": event.subject,
+                        "body": event.body,
+                        **({} if event.body is not None else {"note": _BEFORE_TEXTS}),
                         "body_sha256": event.body_sha256,
                         "attachment_sha256": event.attachment_sha256,
                         "message_id": event.message_id,

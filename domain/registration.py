@@ -292,7 +292,15 @@ class Registration(Aggregate):
             registration.child_account_id = self.account_id
 
     class NotificationPrepared(Event):
-        """The intent to send, recorded before sending: what will be said, to whom (masked)."""
+        """The intent to send, recorded before sending: what will be said, to whom (masked).
+
+        ``subject`` and ``body`` are the message's text as sent (an email's subject and plain-text
+        part; an SMS has no subject), for the guardian's access request
+        (``childreg privacy export``); they are encrypted with the registration's other events and
+        erased with its data key. Events recorded before the text was kept have neither: their
+        stored state lacks the keys, the defaults read ``None``, and their chain links, computed
+        over the stored attributes, still verify.
+        """
 
         kind: str
         channel: str
@@ -302,6 +310,8 @@ class Registration(Aggregate):
         body_sha256: str
         attachment_sha256: str | None
         message_id: str
+        subject: str | None = None
+        body: str | None = None
 
         def evolve(self, registration: Registration) -> None:
             key = f"{self.kind}/{self.channel}"
@@ -702,6 +712,9 @@ class Registration(Aggregate):
         attachment_sha256: str | None,
         message_id: str,
         cause: Cause,
+        *,
+        subject: str | None = None,
+        body: str | None = None,
     ) -> None:
         if self._repeated(cause, self.NotificationPrepared):
             return
@@ -722,6 +735,8 @@ class Registration(Aggregate):
             body_sha256=body_sha256,
             attachment_sha256=attachment_sha256,
             message_id=message_id,
+            subject=subject,
+            body=body,
         )
 
     def notification_sent(self, kind: str, channel: str, message_id: str, cause: Cause) -> None:

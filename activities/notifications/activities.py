@@ -184,6 +184,8 @@ class NotificationActivities:
             attachment_sha256=sha256_hex(attachments[0].content) if attachments else None,
             message_id=message_id,
             at=self._clock(),
+            subject=rendered.subject,
+            body=rendered.text,
         )
         return await self._deliver(input, record, lambda: self._mailer.send(message), delayed)
 
@@ -209,6 +211,8 @@ class NotificationActivities:
             attachment_sha256=None,
             message_id=message_id,
             at=self._clock(),
+            subject=None,
+            body=rendered.text,
         )
         message = SmsMessage(message_id=message_id, to=phone, text=rendered.text)
         return await self._deliver(input, record, lambda: self._sms.send(message), delayed)

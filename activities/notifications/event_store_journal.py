@@ -51,6 +51,8 @@ class EventStoreNotificationJournal:
             record.attachment_sha256,
             record.message_id,
             self._cause(record.registration_id, delivery, record.channel, step, record.at),
+            subject=record.subject,
+            body=record.body,
         )
 
     def sent(

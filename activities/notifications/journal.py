@@ -44,9 +44,10 @@ FINAL_STATUSES = frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED, Delivery
 class NotificationRecord:
     """The intent to send one message: what an auditor needs to prove what was said.
 
-    Holds no message text and no full address: the masked recipient, and the SHA-256 of the
-    rendered body (and of the attachment) to compare against a re-rendering of the same template
-    version from the registration's events.
+    No full address: the masked recipient. The SHA-256 of the rendered body (and of the
+    attachment) is compared against a re-rendering of the same template version from the
+    registration's events; the text itself (``subject``, ``body``) is kept for the guardian's
+    access request, encrypted with the registration's data key and erased with it.
     """
 
     registration_id: UUID
@@ -61,6 +62,10 @@ class NotificationRecord:
     attachment_sha256: str | None
     message_id: str
     at: datetime
+    subject: str | None
+    """An email's subject; ``None`` for an SMS."""
+    body: str
+    """The text as sent: an email's plain-text part, an SMS's text."""
 
     @property
     def delivery(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from domain import chain
 from domain.contract import parse_request
 from domain.lifecycle import State
 from domain.registration import MAX_SUPPLEMENT_ROUNDS, ActorKind, Cause, Registration
@@ -17,6 +18,10 @@ T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OFFICES = ("79001", "01001", "48001")
 GUARDIANS = ("0123456789", "0198765432", "0311122233")
 CHILDREN = ("7912345678", "7900000001", "7900000002", "7900000003")
+
+
+SMS_BODY = "BHXH Viet Nam: da nhan ho so dang ky tai khoan cho con."
+"""The text of the SMS that the ``notify`` move records as prepared."""
 
 
 def moves(state: State, view: RegistrationView) -> list[str]:
@@ -195,7 +200,7 @@ class Registrar:
                 s.execute(
                     rid, Registration.prepare_notification,
                     "received", "sms", "received", 1, "******5678", "d" * 64, None,
-                    f"msg-{command_id}", system,
+                    f"msg-{command_id}", system, subject=None, body=SMS_BODY,
                 )
             )  # fmt: skip
         raise ValueError(action)
@@ -208,3 +213,34 @@ class Registrar:
     def _cause(self, request_id: str, at: datetime, kind: ActorKind, command_id: str) -> Cause:
         self._commands += 1
         return Cause(kind, "test", f"registration-{request_id}", command_id, at)
+
+
+def record_notification_without_its_text(
+    service: RegistrationService, registration_id: UUID, at: datetime
+) -> None:
+    """Store a ``NotificationPrepared`` as the service recorded it before it kept each message's
+    text: no ``subject`` or ``body`` in its stored state, its chain link over the rest."""
+    last = service.history(registration_id)[-1]
+    version = last.originator_version + 1
+    cause = Cause(ActorKind.SYSTEM, "notifier", "registration-old", f"old-notice-{version}", at)
+    fields = {
+        "kind": "received",
+        "channel": "sms",
+        "template_id": "sms/received",
+        "template_version": 1,
+        "recipient_masked": "******5678",
+        "body_sha256": "e" * 64,
+        "attachment_sha256": None,
+        "message_id": f"old-notice-{version}",
+        **cause.fields(),
+    }
+    fields["chain_link"] = chain.next_link(
+        last.chain_link, "NotificationPrepared", registration_id, version, at, fields
+    )
+    event = object.__new__(Registration.NotificationPrepared)
+    object.__setattr__(
+        event,
+        "__dict__",
+        {"originator_id": registration_id, "originator_version": version, "timestamp": at} | fields,
+    )
+    service.recorder.insert_events([service.mapper.to_stored_event(event)])

@@ -2,7 +2,9 @@
 the child's name, code or birth date is in any table's text, json or bytea column, in any file
 under the data directory, or in the registration's Temporal history decoded through the codec
 server; the other registrations still decrypt; ``audit verify --all`` exits 0; the guardian's
-link answers 410; a rebuild of the read models gives the live ones.
+link answers 410; a rebuild of the read models gives the live ones. Before it, ``privacy export``
+gives every message with the subject and text the mail sink and the SMS outbox received; after
+it, the export says the data was erased.
 
 The registry's own tables hold the national registry's data about the child (the demo registry
 is loaded into them): they are the source the service checks against, not the registration's
@@ -119,7 +121,30 @@ def file_hits(data_dir: Path) -> list[str]:
     ]
 
 
-def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev) -> None:
+def sent_texts(dev: Dev, registration_id: str) -> dict[str, tuple[str | None, str]]:
+    """Message id → (subject, text) of every email in the mail sink and SMS in the outbox that
+    went to the registration's guardian, as delivered."""
+    sent: dict[str, tuple[str | None, str]] = {}
+    for path in (dev.data_dir / "mail").glob(f"*{registration_id}*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        plain = message.get_body(("plain",))
+        assert plain is not None, path.name
+        text = plain.get_content().replace("\r\n", "\n")
+        sent[str(message["Message-ID"])] = (str(message["Subject"]), text)
+    for path in (dev.data_dir / "sms").glob(f"*{registration_id}*.json"):
+        sms = json.loads(path.read_text(encoding="utf-8"))
+        sent[sms["message_id"]] = (None, sms["text"])
+    return sent
+
+
+def exported(dev: Dev, request_id: str, out: Path) -> dict[str, Any]:
+    done = childreg(dev, "privacy", "export", request_id, "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    document: dict[str, Any] = json.loads((out / "export.json").read_text(encoding="utf-8"))
+    return document
+
+
+def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev, tmp_path: Path) -> None:
     played = dict(re.findall(r"request (demo-\d+-\w+): (\w+)", dev.output))
     rejected = next(request for request in played if request.endswith("-rejected"))
     approved = next(request for request in played if request.endswith("-approved"))
@@ -130,6 +155,11 @@ def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev) -> No
     assert get(link)[0] == 200
     assert CHILD["name"] in decoded_history(dev, rejected)  # the scan below can see it
     url = database_url(dev)
+    before = exported(dev, rejected, tmp_path / "before")
+    assert before["request"]["child"]["full_name"] == CHILD["name"]
+    sent = sent_texts(dev, registration_id)
+    assert {"email", "sms"} <= {n["channel"] for n in before["notifications"]}
+    assert {n["message_id"]: (n["subject"], n["body"]) for n in before["notifications"]} == sent
 
     erased = childreg(
         dev, "privacy", "erase", rejected, "--reason", "guardian's request", "--by", "dpo-1"
@@ -149,6 +179,9 @@ def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev) -> No
     assert "đã được xoá" in page
     verified = childreg(dev, "audit", "verify", "--all")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    after = exported(dev, rejected, tmp_path / "after")
+    assert (after["erased"], after["notifications"]) == (True, [])
+    assert CHILD["name"] not in json.dumps(after, ensure_ascii=False)
     shown = json.loads(childreg(dev, "status", rejected, "--json").stdout)
     assert shown["erased_at"] is not None
     assert shown["state"] == "rejected"

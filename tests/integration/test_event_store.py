@@ -18,6 +18,7 @@ from domain.lifecycle import State
 from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 from tests.builders import a_request
+from tests.builders.registrations import record_notification_without_its_text
 from workers.bootstrap import registration_service
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -91,6 +92,21 @@ def test_the_stored_history_keeps_its_hash_chain(service: RegistrationService) -
         "DocumentsStored",
         "ReviewRequested",
     ]
+
+
+def test_a_notification_recorded_before_texts_were_kept_reads_without_them_and_still_verifies(
+    service: RegistrationService,
+) -> None:
+    saved = submit_and_await_review(service)
+    record_notification_without_its_text(service, saved.registration_id, T0 + timedelta(hours=1))
+
+    history = service.history(saved.registration_id)
+
+    chain.verify_events(history)
+    old = history[-1]
+    assert isinstance(old, Registration.NotificationPrepared)
+    assert "body" not in vars(old)
+    assert (old.subject, old.body) == (None, None)
 
 
 def test_submitting_the_same_request_twice_returns_the_same_registration(

@@ -55,6 +55,8 @@ def record(registration_id: UUID, body: str = "b" * 64) -> NotificationRecord:
         attachment_sha256="p" * 64,
         message_id="<received.email@childreg>",
         at=T0,
+        subject="Đã nhận hồ sơ đăng ký",
+        body="Hồ sơ đăng ký của con đã được tiếp nhận.",
     )
 
 
@@ -245,3 +247,30 @@ async def test_the_activity_over_the_event_store_tells_each_supplement_round_onc
         "supplement_requested.2/email": "sent",
         "supplement_requested.2/sms": "sent",
     }
+
+
+async def test_the_event_store_keeps_each_message_s_text_as_it_was_sent(
+    service: RegistrationService, registration_id: UUID
+) -> None:
+    mailer, sms = RecordingMailer(), RecordingSmsGateway()
+    activities = examples.notification_activities(
+        EventStoreNotificationJournal(service), mailer, sms
+    )
+
+    await activities.notify_guardian(
+        examples.an_input(NotificationKind.APPROVED, registration_id=registration_id)
+    )
+
+    prepared = {
+        event.channel: event
+        for event in service.history(registration_id)
+        if isinstance(event, Registration.NotificationPrepared)
+    }
+    (email,), (text,) = mailer.sent, sms.sent
+    plain = email.get_body(("plain",))
+    assert plain is not None
+    assert prepared["email"].subject == email["Subject"]
+    # The message on the wire ends its lines in CRLF (SMTP); the kept text ends them in LF.
+    assert prepared["email"].body == plain.get_content().replace("\r\n", "\n")
+    assert prepared["sms"].subject is None
+    assert prepared["sms"].body == text.text

@@ -15,7 +15,12 @@ from activities.documents import DocumentStore
 from activities.keys import DataKeys
 from domain.registration import ActorKind, Registration
 from domain.service import RegistrationService
-from tests.builders.registrations import T0, Registrar
+from tests.builders.registrations import (
+    SMS_BODY,
+    T0,
+    Registrar,
+    record_notification_without_its_text,
+)
 from workers.bootstrap import migrate, registration_service
 from workers.cli.privacy import register
 
@@ -108,10 +113,31 @@ def test_the_export_holds_the_request_events_notifications_and_documents(
     (notification,) = document["notifications"]
     assert notification["channel"] == "sms"
     assert notification["recipient"] == "******5678"
+    assert notification["subject"] is None
+    assert notification["body"] == SMS_BODY
+    assert "note" not in notification
     assert notification["body_sha256"] == "d" * 64
     (portrait,) = document["documents"]
     assert portrait["name"] == "portrait"
     assert (tmp_path / "out" / portrait["file"]).read_bytes() == PORTRAIT
+
+
+def test_a_notification_from_before_texts_were_kept_is_exported_with_its_digest_only(
+    approved: Registrar, service: RegistrationService, env: dict[str, str], tmp_path: Path
+) -> None:
+    record_notification_without_its_text(
+        service, approved.registrations[0], T0 + timedelta(hours=1)
+    )
+
+    code, output = export(env, REQUEST_ID, "--out", str(tmp_path / "out"))
+
+    assert code == 0, output
+    document = json.loads((tmp_path / "out" / "export.json").read_text(encoding="utf-8"))
+    kept, old = document["notifications"]
+    assert kept["body"] == SMS_BODY
+    assert (old["subject"], old["body"]) == (None, None)
+    assert old["body_sha256"] == "e" * 64
+    assert "digest" in old["note"]
 
 
 def test_the_default_folder_is_named_by_the_request_id(

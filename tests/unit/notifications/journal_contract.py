@@ -50,6 +50,8 @@ def a_record(
             else sms_message_id(registration_id, kind, occasion=occasion)
         ),
         at=T0,
+        subject="Đã nhận hồ sơ đăng ký" if email else None,
+        body="Hồ sơ đăng ký của con đã được tiếp nhận.",
     )
 
 
