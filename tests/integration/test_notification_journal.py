@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from activities.notifications.activities import NotificationActivities
 from activities.notifications.event_store_journal import EventStoreNotificationJournal
 from activities.notifications.journal import DeliveryStatus, NotificationRecord
 from activities.notifications.kinds import Channel, NotificationKind, delivery_name
@@ -225,14 +226,31 @@ def test_two_supplement_rounds_are_recorded_as_two_deliveries_each_once(
     )
 
 
-async def test_the_activity_over_the_event_store_tells_each_supplement_round_once(
-    service: RegistrationService, registration_id: UUID
-) -> None:
-    mailer, sms = RecordingMailer(), RecordingSmsGateway()
-    activities = examples.notification_activities(
-        EventStoreNotificationJournal(service), mailer, sms
-    )
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
 
+
+@pytest.fixture
+def sms() -> RecordingSmsGateway:
+    return RecordingSmsGateway()
+
+
+@pytest.fixture
+def activities(
+    service: RegistrationService, mailer: RecordingMailer, sms: RecordingSmsGateway
+) -> NotificationActivities:
+    """``notify_guardian`` over the event store's journal, sending to recording fakes."""
+    return examples.notification_activities(EventStoreNotificationJournal(service), mailer, sms)
+
+
+async def test_the_activity_over_the_event_store_tells_each_supplement_round_once(
+    service: RegistrationService,
+    registration_id: UUID,
+    activities: NotificationActivities,
+    mailer: RecordingMailer,
+    sms: RecordingSmsGateway,
+) -> None:
     for occasion in (1, 2, 2, 1):
         await activities.notify_guardian(
             examples.an_input(SUPPLEMENT, registration_id=registration_id, occasion=occasion)
@@ -250,13 +268,12 @@ async def test_the_activity_over_the_event_store_tells_each_supplement_round_onc
 
 
 async def test_the_event_store_keeps_each_message_s_text_as_it_was_sent(
-    service: RegistrationService, registration_id: UUID
+    service: RegistrationService,
+    registration_id: UUID,
+    activities: NotificationActivities,
+    mailer: RecordingMailer,
+    sms: RecordingSmsGateway,
 ) -> None:
-    mailer, sms = RecordingMailer(), RecordingSmsGateway()
-    activities = examples.notification_activities(
-        EventStoreNotificationJournal(service), mailer, sms
-    )
-
     await activities.notify_guardian(
         examples.an_input(NotificationKind.APPROVED, registration_id=registration_id)
     )
