@@ -109,8 +109,8 @@ def decoded_history(dev: Dev, request_id: str) -> str:
     return "\n".join(texts)
 
 
-def file_hits(data_dir: Path) -> list[str]:
-    needles = [value.encode() for value in CHILD.values()]
+def file_hits(data_dir: Path, child: dict[str, str] = CHILD) -> list[str]:
+    needles = [value.encode() for value in child.values()]
     postgres = data_dir / "postgres"
     return [
         str(path.relative_to(data_dir))
@@ -194,3 +194,36 @@ def test_an_erasure_on_the_dev_stack_leaves_nothing_of_the_child(dev: Dev, tmp_p
     again = childreg(dev, "privacy", "erase", rejected, "--reason", "again", "--by", "dpo-1")
     assert again.returncode == 0, again.stderr
     assert "already erased" in again.stdout
+
+
+def test_an_open_registration_is_erased_only_with_withdraw_which_ends_it_first(dev: Dev) -> None:
+    played = dict(re.findall(r"request (demo-\d+-\w+): (\w+)", dev.output))
+    waiting = next(request for request in played if request.endswith("-waiting"))
+    # The demo's waiting registration's child (workers/run/demo.py).
+    child = {"name": "Trịnh Gia Hưng", "id": "048222000031", "born": "2022-09-09"}
+    status = json.loads(childreg(dev, "status", waiting, "--json").stdout)
+    assert status["state"] == "awaiting_review"
+    registration_id = status["registration_id"]
+
+    refused = childreg(dev, "privacy", "erase", waiting, "--reason", "guardian's request", "--by", "dpo-1")  # fmt: skip
+
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"registration {waiting} is still awaiting_review" in refused.stderr
+    assert "--withdraw" in refused.stderr
+    assert json.loads(childreg(dev, "status", waiting, "--json").stdout)["erased_at"] is None
+
+    erased = childreg(
+        dev, "privacy", "erase", waiting, "--reason", "guardian's request", "--by", "dpo-1",
+        "--withdraw",
+    )  # fmt: skip
+
+    assert erased.returncode == 0, erased.stdout + erased.stderr
+    assert "personal data erased" in erased.stdout
+    shown = json.loads(childreg(dev, "status", waiting, "--json").stdout)
+    assert shown["state"] == "withdrawn"
+    assert shown["erased_at"] is not None
+    described = temporal(dev, "workflow", "describe", "--workflow-id", f"registration-{waiting}")
+    assert "Completed" in described or "COMPLETED" in described
+    assert not list((dev.data_dir / "mail").glob(f"*{registration_id}*"))
+    assert not list((dev.data_dir / "sms").glob(f"*{registration_id}*"))
+    assert file_hits(dev.data_dir, child) == []
