@@ -171,14 +171,18 @@ def inspect(data: bytes) -> Inspection:
 
 
 def _reencode(image: Image.Image, kind: str) -> bytes:
-    """A fresh encoding carries none of the original's metadata (EXIF, GPS, text chunks)."""
+    """A fresh encoding carries none of the original's metadata (EXIF, GPS, text chunks).
+
+    Pillow's defaults, without ``optimize`` (an extra Huffman pass for JPEG, zlib's slowest level
+    and a search for PNG): on the test builders' 800×600 scans it cost 2.5× the time for JPEG
+    (5.1 against 2.1 ms, the file 17% smaller) and 7-8× for PNG (176 against 21 ms, 3% smaller)."""
     out = io.BytesIO()
     if kind == "JPEG":
         clean = image.convert("RGB") if image.mode not in ("RGB", "L") else image
-        clean.save(out, format="JPEG", quality=92, optimize=True)
+        clean.save(out, format="JPEG", quality=92)
     else:
         clean = image.convert("RGBA") if image.mode not in ("RGB", "RGBA", "L", "LA") else image
-        clean.save(out, format="PNG", optimize=True)
+        clean.save(out, format="PNG")
     return out.getvalue()
 
 
@@ -355,31 +359,41 @@ class DocumentActivities:
                     field=where,
                 )
                 return outcome(view, refused.reason_code, where)
-            for name, reference, inspection in inspected:
-                path = self._store.keep(
-                    registration_id,
-                    name,
-                    inspection.kept,
-                    FORMATS[inspection.format],
-                    data.round,
-                )
-                kept[name] = inspection.summary(
-                    parse_reference(reference), hashlib.sha256(inspection.kept).hexdigest()
-                ) | {
-                    "encrypted": self._store.encrypted,
-                    "file": str(path.relative_to(path.parent.parent)),
-                }
-                found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
+            written: list[Path] = []
             try:
-                view = self._service.execute(
-                    registration_id,
-                    Registration.store_documents,
-                    kept,
-                    found,
-                    cause(step, f"documents:{data.round}"),
-                )
-            except REFUSED as error:
-                return outcome(self._service.get(registration_id), str(error))
+                for name, reference, inspection in inspected:
+                    path = self._store.keep(
+                        registration_id,
+                        name,
+                        inspection.kept,
+                        FORMATS[inspection.format],
+                        data.round,
+                    )
+                    written.append(path)
+                    kept[name] = inspection.summary(
+                        parse_reference(reference), hashlib.sha256(inspection.kept).hexdigest()
+                    ) | {
+                        "encrypted": self._store.encrypted,
+                        "file": str(path.relative_to(path.parent.parent)),
+                    }
+                    found += [f"documents.{name}: {warning}" for warning in inspection.warnings]
+                try:
+                    view = self._service.execute(
+                        registration_id,
+                        Registration.store_documents,
+                        kept,
+                        found,
+                        cause(step, f"documents:{data.round}"),
+                    )
+                except REFUSED as error:
+                    return outcome(self._service.get(registration_id), str(error))
+            except DataErased:
+                # Erased by another process while these were kept (under the data key this
+                # process still held): the erasure removed what was there when it ran, and the
+                # event store refused the record; what this call wrote goes too.
+                for path in written:
+                    path.unlink(missing_ok=True)
+                raise
         log.info(
             "documents.stored",
             registration_id=step.registration_id,

@@ -17,6 +17,17 @@ rebuild and the audit's decoder all read through the same key table.
 Events stored before this change (under the service key itself, by eventsourcing's
 ``AESCipher``, the same layout) stay readable: decryption tries the registration's data key,
 then the service key.
+
+A writer (:meth:`DataKeys.key_for`) uses the key it holds in memory, however long ago it read or
+made it: it never asks the table again. What keeps a writer that still holds an erased key from
+storing anything after the erasure is the order of the erasure
+(:class:`activities.erasure.Eraser`): the ``Erased`` event is committed in the registration's
+stream first, and only then is the key deleted. Every event takes the next version of its stream
+and a version is stored once, so a writer's later save either conflicts with the ``Erased`` event
+(and its retry loads the stream, which ends in it: :class:`DataErased`) or comes from a load that
+already read the ``Erased`` event (:class:`DataErased` again). Readers (:meth:`DataKeys.find`,
+:meth:`DataKeys.by_key_id`) have no such event to stop them, so they read the table again once
+what they hold is ``cache_seconds`` old.
 """
 
 from __future__ import annotations
@@ -73,8 +84,8 @@ gives: ``raise`` (the default: :class:`DataErased`) or ``placeholder`` (an
 :class:`ErasedEvent` in its place: the read models' runners and rebuilds skip it)."""
 
 CACHE_SECONDS = 2.0
-"""How long a process trusts a data key it read before reading it again (an erasure by another
-process is seen within this time)."""
+"""How long a reader trusts a data key it holds before reading it again (an erasure by another
+process is seen within this time). Writers do not re-read: see the module's docstring."""
 
 KEYS_URL = "DATA_KEYS_URL"
 """The eventsourcing environment's entry naming the database of the key table."""
@@ -111,10 +122,11 @@ class DataKey:
 class DataKeys:
     """The key table: a registration's data key, made on first use, and its erasure.
 
-    Keys are cached in memory once read, for ``cache_seconds`` (so an erasure made by another
-    process, ``childreg privacy erase``, is seen by a running worker, web tier or codec server
-    within that time; an erased key is cached for good); :meth:`forget` drops one (the erasure
-    does, and so does the mapper when it reads an erasure's event).
+    Keys are held in memory once read or made. Readers trust what is held for ``cache_seconds``
+    (so an erasure made by another process, ``childreg privacy erase``, is seen by a running
+    worker, web tier or codec server within that time; an erased key is held for good); the
+    writer's :meth:`key_for` uses it for as long as it is held. :meth:`forget` drops one (the
+    erasure does, and so does the mapper when it reads an erasure's event).
     """
 
     def __init__(
@@ -224,23 +236,42 @@ class DataKeys:
         return found
 
     def key_for(self, registration_id: UUID) -> DataKey:
-        """The registration's key, made (and stored wrapped) on first use; concurrent first uses
-        by several processes agree on one key."""
-        found = self.find(registration_id)
-        if found is not None:
-            return found
+        """The registration's key for writing: the one held in memory whatever its age (an
+        erasure elsewhere stops the writer through the ``Erased`` event, see the module's
+        docstring), else made and stored wrapped in one statement, or read back when it exists;
+        concurrent first uses by several processes agree on one key."""
+        held = self._cache.get(registration_id)
+        if held is not None:
+            return held
         key = AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
-        self._execute(
-            "INSERT INTO data_keys (registration_id, key_id, wrapped) VALUES (%s, %s, %s)"
-            " ON CONFLICT (registration_id) DO NOTHING",
+        # One statement: the new row, or the one already committed (the CTE's INSERT is not
+        # visible to the SELECT of the same statement, so exactly one of the two gives a row).
+        rows = self._execute(
+            "WITH made AS ("
+            " INSERT INTO data_keys (registration_id, key_id, wrapped) VALUES (%s, %s, %s)"
+            " ON CONFLICT (registration_id) DO NOTHING"
+            " RETURNING key_id, wrapped, erased_at)"
+            " SELECT key_id, wrapped, erased_at FROM made"
+            " UNION ALL"
+            " SELECT key_id, wrapped, erased_at FROM data_keys WHERE registration_id = %s",
             (
                 registration_id,
                 os.urandom(8).hex(),
                 seal(self._wrapping, key, registration_id.bytes),
+                registration_id,
             ),
         )
-        found = self.find(registration_id)
-        assert found is not None  # noqa: S101  (inserted just above, or by a concurrent process)
+        if not rows:
+            # Another writer's key committed while this statement ran: its INSERT waited for it
+            # and did nothing, and the statement's snapshot is older than it. Read the winner.
+            rows = self._execute(
+                "SELECT key_id, wrapped, erased_at FROM data_keys WHERE registration_id = %s",
+                (registration_id,),
+            )
+        if not rows:
+            raise RuntimeError(f"data key of {registration_id}: neither made nor found")
+        found = self._unwrap(registration_id, rows[0])
+        self._remember(found)
         return found
 
     def by_key_id(self, key_id: str) -> DataKey | None:

@@ -8,11 +8,12 @@ import hashlib
 import io
 import threading
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import psycopg
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps, PngImagePlugin
 from temporalio.api.common.v1 import Payload
 
 from activities.accounts import account_id_for
@@ -74,6 +75,55 @@ def test_metadata_is_stripped_from_what_is_kept() -> None:
     kept = inspect(original).kept
 
     assert not Image.open(io.BytesIO(kept)).getexif()
+
+
+def checked(data: bytes) -> Image.Image:
+    """The image the checks look at: decoded and turned upright by its EXIF orientation."""
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.load()
+        return ImageOps.exif_transpose(opened)
+
+
+def turned(kind: str) -> bytes:
+    """A scan stored on its side (EXIF orientation 6: shown turned 90° clockwise) with GPS in its
+    EXIF and, for PNG, a text chunk."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    exif[0x8825] = {1: "N", 2: (10.0, 46.0, 30.0)}  # GPSInfo
+    options: dict[str, Any] = {"exif": exif}
+    if kind == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", "Phone maker")
+        options["pnginfo"] = text
+    return builders.encoded(builders.scan(640, 400), kind, **options)
+
+
+def test_what_is_kept_of_a_png_shows_the_checked_pixels() -> None:
+    original = turned("PNG")
+    shown = checked(original)
+
+    inspection = inspect(original)
+    kept = Image.open(io.BytesIO(inspection.kept))
+
+    assert shown.size == (400, 640)  # upright
+    assert (kept.size, kept.mode) == (shown.size, shown.mode)
+    assert (inspection.width, inspection.height) == shown.size
+    assert kept.tobytes() == shown.tobytes()
+    assert not kept.getexif()
+    assert "Comment" not in kept.info
+
+
+def test_what_is_kept_of_a_jpeg_has_the_checked_size() -> None:
+    original = turned("JPEG")
+    shown = checked(original)
+
+    inspection = inspect(original)
+    kept = Image.open(io.BytesIO(inspection.kept))
+
+    assert shown.size == (400, 640)
+    assert (kept.size, kept.mode) == (shown.size, "RGB")
+    assert (inspection.width, inspection.height) == shown.size
+    assert not kept.getexif()
 
 
 def test_kept_documents_are_encrypted_at_rest(tmp_path: Path) -> None:

@@ -4,17 +4,24 @@ service key, the key wrapped by the service key, and the same key store for ever
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from activities.keys import DataErased, DataKeys, wrapping_key
+from activities.aes_gcm import seal
+from activities.erasure import Eraser, Places
+from activities.keys import DataErased, DataKey, DataKeys, RegistrationCipher, wrapping_key
 from domain.contract import parse_request
-from domain.registration import ActorKind, Cause
+from domain.lifecycle import State
+from domain.registration import ActorKind, Cause, Registration
 from domain.service import RegistrationService
 from projections.audit.store import EventDecoder, read_only_connection, stream
 from tests.builders import a_request
@@ -220,3 +227,155 @@ def test_a_key_in_memory_is_trusted_only_for_the_cache_s_time(
         assert keys.by_key_id(made.key_id) == made  # read again from the table
     finally:
         keys.close()
+
+
+class CountedKeys:
+    """The statements a key table sends to PostgreSQL, recorded as they go."""
+
+    def __init__(self, keys: DataKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.statements: list[str] = []
+        send = keys._execute
+
+        def counted(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+            self.statements.append(sql)
+            return send(sql, params)
+
+        monkeypatch.setattr(keys, "_execute", counted)
+
+
+def writers_keys(service: RegistrationService) -> DataKeys:
+    cipher = service.repository.event_store.mapper.cipher
+    assert isinstance(cipher, RegistrationCipher)
+    return cipher.keys
+
+
+def test_a_new_key_is_made_in_one_statement_and_read_back_the_same(
+    database_url: str, cipher_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = DataKeys(database_url, cipher_key)
+    keys.create_table()
+    other = DataKeys(database_url, cipher_key)
+    counted = CountedKeys(keys, monkeypatch)
+    try:
+        registration_id = UUID(int=secrets.randbits(128))
+
+        made = keys.key_for(registration_id)
+
+        assert len(counted.statements) == 1
+        assert made.key is not None
+        assert other.find(registration_id) == made
+        assert other.key_for(registration_id) == made  # an existing key: read, not replaced
+    finally:
+        keys.close()
+        other.close()
+
+
+def test_two_writers_making_one_key_at_once_both_get_the_one_that_won(
+    database_url: str, cipher_key: str
+) -> None:
+    keys = DataKeys(database_url, cipher_key)
+    keys.create_table()
+    registration_id = UUID(int=secrets.randbits(128))
+    won = AESGCM.generate_key(bit_length=256)
+    results: list[DataKey] = []
+    try:
+        with psycopg.connect(database_url) as rival:
+            rival.execute(
+                "INSERT INTO data_keys (registration_id, key_id, wrapped) VALUES (%s, %s, %s)",
+                (
+                    registration_id,
+                    "rival-key",
+                    seal(wrapping_key(cipher_key), won, registration_id.bytes),
+                ),
+            )  # not committed yet: the writer's INSERT waits for it
+            writer = threading.Thread(target=lambda: results.append(keys.key_for(registration_id)))
+            writer.start()
+            wait_until_a_statement_waits_for_a_lock(database_url)
+            rival.commit()
+        writer.join(timeout=30)
+
+        assert [(found.key_id, found.key) for found in results] == [("rival-key", won)]
+    finally:
+        keys.close()
+
+
+def wait_until_a_statement_waits_for_a_lock(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as watcher:
+        for _ in range(3000):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None and row[0]:
+                return
+            watcher.execute("SELECT pg_sleep(0.01)")
+    raise AssertionError("the writer's statement never waited for the rival's row")
+
+
+def test_a_command_long_after_the_key_was_read_encrypts_without_reading_it_again(
+    service: RegistrationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = "vssid-20261125-000010"
+    registration_id = submit(service, request_id)
+    keys = writers_keys(service)
+    counted = CountedKeys(keys, monkeypatch)
+    later = time.monotonic() + 3600  # an hour on: long past what readers trust
+    monkeypatch.setattr("activities.keys.time.monotonic", lambda: later)
+
+    view = service.execute(
+        registration_id,
+        Registration.withdraw,
+        "đổi ý",
+        Cause(ActorKind.GUARDIAN, "g-1", f"registration-{request_id}", "withdraw", T0),
+    )
+
+    assert view.state is State.WITHDRAWN
+    assert counted.statements == []
+    assert keys.cached(registration_id) is None  # a reader would have read it again
+
+
+def test_a_writer_holding_a_key_erased_elsewhere_stores_nothing_after_the_erasure(
+    service: RegistrationService, database_url: str, cipher_key: str, tmp_path: Path
+) -> None:
+    request_id = "vssid-20261125-000011"
+    registration_id = submit(service, request_id)
+    service.execute(
+        registration_id,
+        Registration.withdraw,
+        "đổi ý",
+        Cause(ActorKind.GUARDIAN, "g-1", f"registration-{request_id}", "withdraw", T0),
+    )
+    assert writers_keys(service).key_for(registration_id).key is not None  # held by the writer
+    # Another process erases it: a service and a key table of its own.
+    elsewhere = registration_service(database_url, cipher_key)
+    erasing_keys = DataKeys(database_url, cipher_key)
+    Eraser(elsewhere, erasing_keys, database_url, Places.under(tmp_path)).erase(
+        request_id, "yêu cầu của người giám hộ", "operator-1"
+    )
+    elsewhere.close()
+    erasing_keys.close()
+    assert writers_keys(service).key_for(registration_id).key is not None  # still held
+    stored = topics(database_url, registration_id)
+    viewed = Cause(ActorKind.GUARDIAN, "g-1", f"registration-{request_id}", "view-1", T0)
+
+    with pytest.raises(DataErased):
+        service.execute(
+            registration_id, Registration.record_declaration_view, "page", "digest-1", viewed
+        )
+    with pytest.raises(DataErased):  # and again, now that its own copy is gone
+        service.execute(
+            registration_id, Registration.record_declaration_view, "page", "digest-1", viewed
+        )
+
+    assert topics(database_url, registration_id) == stored
+    assert stored[-1].endswith(".Erased")
+
+
+def topics(database_url: str, registration_id: UUID) -> list[str]:
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT topic FROM childreg_events WHERE originator_id = %s"
+            " ORDER BY originator_version",
+            (registration_id,),
+        ).fetchall()
+    return [str(topic) for (topic,) in rows]
