@@ -90,8 +90,9 @@ class SmtpMailer:
     (implicit TLS, usually port 465). Login happens when a username is given.
 
     What counts as permanent: the recipient refused with a 5xx (550 no such user, 553 bad
-    address) or the message refused with a 5xx at DATA (552 too large, 554 rejected). Everything
-    else is transient and retried: 4xx, network errors, timeouts, and refusals that mean our own
+    address) or the message refused with a 5xx at DATA (552 too large, 554 rejected), except the
+    session errors 500-504 (``SESSION_ERRORS``: syntax or sequence, after which the connection is
+    dropped). Everything else is transient and retried: 4xx, network errors, timeouts, and refusals that mean our own
     configuration is wrong (login, our sender address, TLS), because dropping every guardian's
     message while an operator fixes a setting would be worse than delivering it late.
     """
@@ -138,11 +139,22 @@ class SmtpMailer:
             try:
                 await self._send_reconnecting(message)
             except aiosmtplib.SMTPException as error:
-                await self._drop_if_broken()
+                if _session_error(error):
+                    await self._drop()
+                else:
+                    await self._drop_if_broken()
                 raise classify_smtp_error(error) from None
             except OSError as error:
                 await self._drop()
                 raise DeliveryError(type(error).__name__, permanent=False) from None
+            except asyncio.CancelledError:
+                # Cancelled mid-transaction (the activity's heartbeat timeout, the worker's
+                # shutdown): the connection may be left after MAIL or RCPT, where the next
+                # message's commands would be answered out of sequence. Start afresh.
+                if self._client is not None:
+                    self._client.close()
+                self._client = None
+                raise
 
     async def close(self) -> None:
         async with self._lock:
@@ -198,14 +210,31 @@ class SmtpMailer:
             self._client = None
 
 
+SESSION_ERRORS = range(500, 505)
+"""SMTP 500-504: a command's syntax or sequence was wrong (RFC 5321 4.2.3), e.g. ``503 bad sequence
+of commands`` on a connection left mid-transaction. They say nothing of the recipient or the
+message: transient, and the connection is dropped so that the retry starts a fresh session."""
+
+
 def classify_smtp_error(error: aiosmtplib.SMTPException) -> DeliveryError:
     """Permanent or transient (see :class:`SmtpMailer`), named by class and code only."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         codes = [refusal.code for refusal in error.recipients]
         worst = min(codes) if codes else 0
-        return DeliveryError(f"smtp {worst}", permanent=bool(codes) and worst >= 500)
+        return DeliveryError(f"smtp {worst}", permanent=_refusal(worst) if codes else False)
     if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
-        return DeliveryError(f"smtp {error.code}", permanent=error.code >= 500)
+        return DeliveryError(f"smtp {error.code}", permanent=_refusal(error.code))
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return DeliveryError(f"smtp {error.code}", permanent=False)
     return DeliveryError(type(error).__name__, permanent=False)
+
+
+def _refusal(code: int) -> bool:
+    """A 5xx that refuses the recipient or the message (not a session error)."""
+    return code >= 500 and code not in SESSION_ERRORS
+
+
+def _session_error(error: aiosmtplib.SMTPException) -> bool:
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return any(refusal.code in SESSION_ERRORS for refusal in error.recipients)
+    return isinstance(error, aiosmtplib.SMTPResponseException) and error.code in SESSION_ERRORS

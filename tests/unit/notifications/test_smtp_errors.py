@@ -21,6 +21,12 @@ def refused(code: int) -> aiosmtplib.SMTPRecipientsRefused:
         (refused(450), False, "smtp 450"),
         (aiosmtplib.SMTPDataError(554, "rejected as spam"), True, "smtp 554"),
         (aiosmtplib.SMTPDataError(451, "try again later"), False, "smtp 451"),
+        # Session errors (syntax, sequence): the connection's state, not a verdict on the message.
+        (refused(503), False, "smtp 503"),
+        (aiosmtplib.SMTPDataError(503, "bad sequence of commands"), False, "smtp 503"),
+        (aiosmtplib.SMTPDataError(500, "command unrecognized"), False, "smtp 500"),
+        (aiosmtplib.SMTPDataError(504, "parameter not implemented"), False, "smtp 504"),
+        (aiosmtplib.SMTPDataError(505, "some relays' refusal"), True, "smtp 505"),
         (
             aiosmtplib.SMTPSenderRefused(550, "sender not allowed", "no-reply@x.vn"),
             False,
