@@ -77,10 +77,24 @@ TASK_QUEUE = "child-registration"
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
+    maximum_interval=timedelta(seconds=5),
 )
 """Transient failures (database, disk) are retried with backoff for as long as it takes;
-validation and domain refusals come back as answers, or as non-retryable errors."""
+validation and domain refusals come back as answers, or as non-retryable errors.
+
+At most 5 s between attempts: a step that failed through a PostgreSQL outage tries again
+within 5 s of the database's return. With the earlier 2 min cap, backoff doubling from 1 s left
+a ``store_documents`` that failed through a 20 s outage waiting 56.9 s after PostgreSQL came
+back (``make faults``). An activity option, as its timeouts are: recorded histories replay
+unchanged (a local step backs off in the worker below the SDK's one-minute threshold, so the
+cap never makes a timer of its own)."""
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+"""``notify_guardian`` waits up to 10 s between attempts: through a relay or gateway outage each
+attempt records a transient failure, so its retries are spaced a little wider than the steps'."""
 
 STEP_TIMEOUT = timedelta(seconds=60)
 HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -556,7 +570,7 @@ class ChildAccountRegistration:
             prepared.message,
             start_to_close_timeout=NOTIFY_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=NOTIFY_RETRY,
             priority=NOTIFY_PRIORITY,
         )
 
