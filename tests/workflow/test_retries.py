@@ -2,7 +2,7 @@
 
 ``store_documents`` fails as it would while PostgreSQL is down; the retries it gets are spaced
 by the workflow's retry policy, doubling from 1 s up to its cap. With the earlier 2 min cap a
-registration whose step failed through a 20 s outage waited 56.9 s after PostgreSQL was back
+registration whose step failed through a 16 s outage waited 56.9 s after PostgreSQL was back
 (``make faults``); with the cap, every gap is at most 5 s. On the time-skipping test server,
 whose clock the attempts' scheduled times are read from.
 """
