@@ -92,9 +92,10 @@ class SmtpMailer:
     What counts as permanent: the recipient refused with a 5xx (550 no such user, 553 bad
     address) or the message refused with a 5xx at DATA (552 too large, 554 rejected), except the
     session errors 500-504 (``SESSION_ERRORS``: syntax or sequence, after which the connection is
-    dropped). Everything else is transient and retried: 4xx, network errors, timeouts, and refusals that mean our own
-    configuration is wrong (login, our sender address, TLS), because dropping every guardian's
-    message while an operator fixes a setting would be worse than delivering it late.
+    dropped). Everything else is transient and retried: 4xx, network errors, timeouts, and
+    refusals that mean our own configuration is wrong (login, our sender address, TLS), because
+    dropping every guardian's message while an operator fixes a setting would be worse than
+    delivering it late.
     """
 
     def __init__(
