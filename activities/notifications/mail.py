@@ -152,9 +152,7 @@ class SmtpMailer:
                 # Cancelled mid-transaction (the activity's heartbeat timeout, the worker's
                 # shutdown): the connection may be left after MAIL or RCPT, where the next
                 # message's commands would be answered out of sequence. Start afresh.
-                if self._client is not None:
-                    self._client.close()
-                self._client = None
+                await self._drop()
                 raise
 
     async def close(self) -> None:

@@ -15,6 +15,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg import sql
 
 from activities.aes_gcm import seal
 from activities.erasure import Eraser, Places
@@ -47,14 +48,20 @@ def submit(service: RegistrationService, request_id: str) -> UUID:
 
 
 def stored_state(database_url: str, registration_id: UUID) -> bytes:
+    return bytes(stored_column(database_url, registration_id, "state")[0])
+
+
+def stored_column(database_url: str, registration_id: UUID, column: str) -> list[Any]:
+    """One column of the registration's stored events, in version order."""
     with psycopg.connect(database_url) as connection:
-        row = connection.execute(
-            "SELECT state FROM childreg_events WHERE originator_id = %s"
-            " ORDER BY originator_version LIMIT 1",
+        rows = connection.execute(
+            sql.SQL(
+                "SELECT {} FROM childreg_events WHERE originator_id = %s"
+                " ORDER BY originator_version"
+            ).format(sql.Identifier(column)),
             (registration_id,),
-        ).fetchone()
-    assert row is not None
-    return bytes(row[0])
+        ).fetchall()
+    return [value for (value,) in rows]
 
 
 def test_each_registration_is_encrypted_under_a_key_of_its_own(
@@ -372,10 +379,4 @@ def test_a_writer_holding_a_key_erased_elsewhere_stores_nothing_after_the_erasur
 
 
 def topics(database_url: str, registration_id: UUID) -> list[str]:
-    with psycopg.connect(database_url) as connection:
-        rows = connection.execute(
-            "SELECT topic FROM childreg_events WHERE originator_id = %s"
-            " ORDER BY originator_version",
-            (registration_id,),
-        ).fetchall()
-    return [str(topic) for (topic,) in rows]
+    return [str(topic) for topic in stored_column(database_url, registration_id, "topic")]
