@@ -1,13 +1,19 @@
-"""The event store's PostgreSQL recorder: eventsourcing's, with a save in one round trip.
+"""The event store's PostgreSQL recorder: eventsourcing's, with a save in one statement.
 
-eventsourcing's ``PostgresApplicationRecorder`` sends a save as a pipeline with a sync in the
-middle (after the INSERT, to see a unique violation there) and another at COMMIT: two round
-trips, each with psycopg's pipeline machinery around it. This recorder sends the same statements
+eventsourcing's ``PostgresApplicationRecorder`` sends a save as six statements in a pipeline
 (BEGIN, ``SET LOCAL lock_timeout``, ``LOCK TABLE … IN EXCLUSIVE MODE``, NOTIFY, the INSERT …
-RETURNING, COMMIT) and syncs once. The table lock stays: notification ids are still committed in
-order, so the read models' runners and the audit sealer never skip one. A unique violation (a
-stale writer) aborts the pipeline before the COMMIT; the transaction is rolled back and the
-error reaches the application as eventsourcing's ``IntegrityError``, as before. Reading is
+RETURNING, COMMIT) with two syncs. This recorder calls a function of its own,
+``childreg_insert_events``, in one statement that is its own transaction: the function takes the
+same table lock (with the same ``lock_timeout``), sends the same NOTIFY and runs the same INSERT;
+the lock is held until the statement's transaction commits, so notification ids are still
+committed in order and the read models' runners and the audit sealer never skip one.
+(eventsourcing's own function, ``POSTGRES_ENABLE_DB_FUNCTIONS``, skips the lock: a tailing
+reader was measured skipping ids that committed later; it is not used.)
+
+A unique violation (a stale writer) fails the statement, nothing is stored, and the error
+reaches the application as eventsourcing's ``IntegrityError``, as before. The function is created
+with the tables (``CREATE_TABLE``); a process that does not create tables (the web tier, the
+eraser) creates it on first use if a database made before it lacks it. Reading is
 eventsourcing's own.
 """
 
@@ -16,18 +22,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg import pq
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed, Identifier
 
-_BEGIN = SQL("BEGIN")
-_COMMIT = SQL("COMMIT")
-_ROLLBACK = SQL("ROLLBACK")
+FUNCTION = "childreg_insert_events"
 
 
-class OneTripRecorder(PostgresApplicationRecorder):
+class OneStatementRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(datastore.schema)
+        self._create_function: Composed = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql "
+            "SET lock_timeout = {lock_timeout} "
+            "AS $BODY$ BEGIN "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
+            "RETURN QUERY INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "RETURNING notification_id; "
+            "END; $BODY$"
+        ).format(
+            schema=schema,
+            function=Identifier(FUNCTION),
+            event=Identifier(self.stored_event_type_name),
+            lock_timeout=f"{datastore.lock_timeout}s",
+            table=Identifier(self.events_table_name),
+            channel=Identifier(self.channel_name),
+        )
+        self.sql_create_statements.append(self._create_function)
+        self._insert: Composed = SQL("SELECT * FROM {schema}.{function}(%s)").format(
+            schema=schema, function=Identifier(FUNCTION)
+        )
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -35,17 +69,14 @@ class OneTripRecorder(PostgresApplicationRecorder):
         if self.datastore.enable_db_functions or not stored_events:
             done: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return done
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
-                with conn.pipeline():
-                    curs.execute(_BEGIN)
-                    self._insert_events(curs, stored_events, **kwargs)
-                    # The lock, the NOTIFY and the INSERT, on this cursor: its result is the
-                    # INSERT's. The COMMIT goes on a cursor of its own.
-                    self._insert_stored_events(curs, stored_events, **kwargs)
-                    conn.execute(_COMMIT)
-            except BaseException:
-                if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                    conn.execute(_ROLLBACK)
-                raise
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                curs.execute(self._insert, (events,), prepare=True)
+            except psycopg.errors.UndefinedFunction:
+                conn.execute(self._create_function)
+                curs.execute(self._insert, (events,), prepare=True)
+            return [row[FUNCTION] for row in curs.fetchall()]

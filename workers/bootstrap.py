@@ -35,7 +35,7 @@ from activities.authorisation import DecisionActivities
 from activities.claims import PostgresChildClaims
 from activities.documents import DocumentActivities, DocumentStore
 from activities.erasure import Eraser, Places
-from activities.event_store import OneTripRecorder
+from activities.event_store import OneStatementRecorder
 from activities.export import RegistrationExporter
 from activities.identity import IdentityActivities
 from activities.notifications.activities import NotificationActivities
@@ -137,9 +137,9 @@ def event_store_env(
         # that loses a race is refused by the store and the command decides again.
         "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
         "AGGREGATE_CACHE_FASTFORWARD": "yes",
-        # eventsourcing's recorder with each save sent in one round trip (the same statements,
-        # the table lock included): activities/event_store.py.
-        "APPLICATION_RECORDER_TOPIC": get_topic(OneTripRecorder),
+        # eventsourcing's recorder with each save one statement (the same lock, NOTIFY and INSERT
+        # in a function of ours): activities/event_store.py.
+        "APPLICATION_RECORDER_TOPIC": get_topic(OneStatementRecorder),
     }
     if cipher_key:
         env.update(keys.event_store_cipher(database_url, cipher_key))

@@ -251,36 +251,93 @@ def test_without_a_key_events_are_stored_in_plain_text(database_url: str) -> Non
     assert "Nguyễn Minh Khôi".encode() in bytes(row[0])
 
 
-def test_a_save_is_one_locked_transaction_sent_in_one_round_trip(
+def test_a_save_is_one_statement_that_notifies(
     service: RegistrationService, database_url: str
 ) -> None:
-    from activities.event_store import OneTripRecorder
+    from activities.event_store import FUNCTION, OneStatementRecorder
 
-    recorder = service.recorder
-    assert isinstance(recorder, OneTripRecorder)
-    syncs: list[object] = []
-    sync = psycopg.Pipeline.sync
+    assert isinstance(service.recorder, OneStatementRecorder)
+    registration_id = submit_and_await_review(service).registration_id
+    registration: Registration = service.repository.get(registration_id)
+    registration.approve("d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
 
-    def counted(pipeline: psycopg.Pipeline) -> None:
-        syncs.append(pipeline)
-        sync(pipeline)
+    def counted(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query.as_string(cursor) if hasattr(query, "as_string") else str(query))
+        return execute(cursor, query, *args, **kwargs)
 
     with psycopg.connect(database_url, autocommit=True) as listener:
         listener.execute("LISTEN childreg_events")
         with pytest.MonkeyPatch.context() as patch:
-            # eventsourcing's own recorder syncs after the INSERT, then again at the COMMIT.
-            patch.setattr(psycopg.Pipeline, "sync", counted)
-            view = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
-        assert syncs == []  # one round trip: the pipeline's own sync at its end
+            patch.setattr(psycopg.Cursor, "execute", counted)
+            service.save(registration)
         notified = list(listener.notifies(timeout=5, stop_after=1))
+
+    assert len(sent) == 1  # no BEGIN, LOCK, NOTIFY or COMMIT of its own
+    assert FUNCTION in sent[0]
     assert [n.channel for n in notified] == ["childreg_events"]
-    assert view.position is not None
+    names = [type(event).__name__ for event in service.history(registration_id)]
+    assert names[-1] == "Approved"
+
+
+def test_a_save_takes_the_table_lock_and_waits_for_it(
+    service: RegistrationService, database_url: str
+) -> None:
+    """The lock is what keeps notification ids committed in order: a save waits for it."""
+    import threading
+
+    registration_id = submit_and_await_review(service).registration_id
+    registration: Registration = service.repository.get(registration_id)
+    registration.approve("d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as watcher:
+        holder.execute("LOCK TABLE childreg_events IN SHARE MODE")  # conflicts with EXCLUSIVE
+        saving = threading.Thread(target=service.save, args=(registration,))
+        saving.start()
+        waiting: Any = None
+        for _ in range(100):
+            waiting = watcher.execute(
+                "SELECT mode FROM pg_locks WHERE relation = 'childreg_events'::regclass"
+                " AND NOT granted"
+            ).fetchone()
+            watcher.rollback()
+            if waiting:
+                break
+            saving.join(0.05)
+        assert saving.is_alive()
+        assert waiting == ("ExclusiveLock",)
+        holder.rollback()
+        saving.join(10)
+    assert not saving.is_alive()
+    assert type(service.history(registration_id)[-1]).__name__ == "Approved"
+
+
+def test_a_process_that_does_not_create_tables_makes_the_missing_function_on_its_first_save(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    from activities.event_store import FUNCTION
+
+    registration_id = submit_and_await_review(service).registration_id
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(f"DROP FUNCTION {FUNCTION}")
+    other = registration_service(database_url, cipher_key, create_tables=False)
+    try:
+        other.execute(
+            registration_id,
+            Registration.approve,
+            "d-1",
+            "hcm.reviewer1",
+            None,
+            cause("d-1", ActorKind.REVIEWER),
+        )
+    finally:
+        other.close()
     with psycopg.connect(database_url) as connection:
-        row = connection.execute(
-            "SELECT max(notification_id), count(*) FROM childreg_events WHERE originator_id = %s",
-            (view.registration_id,),
+        found = connection.execute(
+            "SELECT count(*) FROM pg_proc WHERE proname = %s", (FUNCTION,)
         ).fetchone()
-    assert row == (view.position, 1)
+    assert found == (1,)
+    assert type(service.history(registration_id)[-1]).__name__ == "Approved"
 
 
 def test_a_refused_save_leaves_nothing_and_the_next_save_goes_through(
