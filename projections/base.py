@@ -88,7 +88,7 @@ class ReadModelView(PostgresTrackingRecorder):
                 self.write(curs, event, tracking)
                 self.after_view_write(tracking)
                 self._insert_tracking(curs, tracking)
-                notify(curs, self.projection_name, tracking.notification_id)
+                notify(curs, self.projection_name, tracking.notification_id, wait_for_flush=False)
         except IntegrityError:
             if self.has_tracking_id(tracking.application_name, tracking.notification_id):
                 # Another runner applied it first: this transaction rolled back whole.
@@ -143,8 +143,25 @@ def tracking_table_for(projection_name: str, suffix: str = "") -> str:
     return f"{projection_name}_tracking{suffix}"
 
 
-def notify(curs: Cursor[DictRow], projection_name: str, position: int) -> None:
-    curs.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{projection_name}:{position}"))
+def notify(
+    curs: Cursor[DictRow], projection_name: str, position: int, *, wait_for_flush: bool = True
+) -> None:
+    """Say on :data:`NOTIFY_CHANNEL` that the view is at ``position`` when the transaction commits.
+
+    ``wait_for_flush=False`` also lets that commit return before its WAL reaches the disk
+    (``synchronous_commit`` off for this transaction only), which is what a view's write to a
+    read model asks for: a read model is derived from the event store, and its rows and tracking
+    record are in the one transaction, so a server crash can lose only the last fraction of a
+    second of view writes together with their tracking records, and the runner applies those
+    events again from its tracking position. The commit is visible to other sessions at once
+    either way. The event store's own commits, and a rebuild's swap, wait for the flush."""
+    payload = (NOTIFY_CHANNEL, f"{projection_name}:{position}")
+    if wait_for_flush:
+        curs.execute("SELECT pg_notify(%s, %s)", payload)
+    else:
+        curs.execute(
+            "SELECT pg_notify(%s, %s), set_config('synchronous_commit', 'off', true)", payload
+        )
 
 
 def upsert(curs: Cursor[DictRow], table: Identifier, key: str, row: Mapping[str, Any]) -> None:

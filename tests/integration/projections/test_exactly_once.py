@@ -147,3 +147,43 @@ def test_each_runner_is_pushed_its_events_through_listen_notify(
     # One LISTEN session a read model, parked on the event store's channel: nothing polls.
     assert len(listening) == len(NAMES)
     assert read_models.status_record("vssid-2").state == "submitted"
+
+
+def test_a_view_commits_without_waiting_for_the_flush_and_nothing_else_does(
+    env: dict[str, str], registrar: Registrar, read_models: ReadModels
+) -> None:
+    """A view's transaction sets ``synchronous_commit`` off for itself only: a crash can lose only
+    view writes whose tracking records go with them (applied again on restart)."""
+    seen: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def watched(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        result = execute(cursor, query, *args, **kwargs)
+        if "pg_notify" in str(query):  # the transaction's last statement, before its COMMIT
+            setting = execute(cursor, "SHOW synchronous_commit").fetchone()
+            assert setting is not None
+            seen.append(setting["synchronous_commit"])
+        return result
+
+    position = registrar.submit("vssid-1", "79001", "0123456789", "7900000001", T0).position
+    runner = ProjectionRunner(
+        application_class=RegistrationService,
+        projection_class=RegistrationStatusProjection,
+        view_class=RegistrationStatusView,
+        env=projection_env(env),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psycopg.Cursor, "execute", watched)
+        with runner:
+            runner.wait(position, timeout=20)
+        with runner.view.datastore.transaction() as curs:
+            after = execute(curs, "SHOW synchronous_commit").fetchone()
+    runner.view.datastore.close()
+    with registrar.service.recorder.datastore.transaction() as curs:  # type: ignore[attr-defined]
+        event_store = curs.execute("SHOW synchronous_commit").fetchone()
+
+    assert seen
+    assert set(seen) == {"off"}
+    assert after == {"synchronous_commit": "on"}
+    assert event_store == {"synchronous_commit": "on"}
+    assert read_models.status_record("vssid-1").state == "submitted"
