@@ -1,13 +1,24 @@
+import hashlib
 import io
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fpdf.fonts import TTFFont
 from pypdf import PdfReader
 
+from activities.notifications import declaration
 from activities.notifications.declaration import (
     COMMITMENT,
+    FONT_FAMILY,
     declaration_filename,
     render_declaration,
 )
+from domain.contract import RegistrationRequest
 from tests.builders.notifications import OFFICE_NAME, REGISTRATION_ID, parsed_request
 
 
@@ -79,9 +90,6 @@ def test_the_file_is_named_after_the_short_reference() -> None:
 
 
 def test_another_process_renders_the_same_bytes_from_its_own_cut_fonts() -> None:
-    import subprocess
-    import sys
-
     script = (
         "import sys, hashlib\n"
         "from activities.notifications.declaration import render_declaration\n"
@@ -97,7 +105,7 @@ def test_another_process_renders_the_same_bytes_from_its_own_cut_fonts() -> None
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
 
-    assert there == __import__("hashlib").sha256(here).hexdigest()
+    assert there == hashlib.sha256(here).hexdigest()
 
 
 def test_a_letter_outside_the_cut_fonts_is_set_in_the_full_fonts() -> None:
@@ -145,3 +153,85 @@ def test_every_embedded_glyph_keeps_its_true_bounds() -> None:
             assert (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax) == stored, name
             checked += 1
     assert checked > 50
+
+
+class _FontsParsedPerDocument(declaration._Declaration):
+    """The declaration as it was set before the fonts' parse was shared: ``add_font`` per document."""
+
+    def add_parsed_font(self, style: str, path: Path) -> None:
+        self.add_font(FONT_FAMILY, style, str(path))
+        font = self.fonts[FONT_FAMILY.lower() + style]
+        assert isinstance(font, TTFFont)
+        font.ttfont.recalcBBoxes = False
+
+
+def rendered(request: RegistrationRequest, office_name: str = OFFICE_NAME) -> bytes:
+    """A render that bypasses the process's cache of rendered declarations."""
+    return declaration._render(request, registration_id=REGISTRATION_ID, office_name=office_name)
+
+
+def rendered_with_fonts_parsed_per_document(
+    monkeypatch: pytest.MonkeyPatch, request: RegistrationRequest, office_name: str = OFFICE_NAME
+) -> bytes:
+    with monkeypatch.context() as patch:
+        patch.setattr(declaration, "_Declaration", _FontsParsedPerDocument)
+        return rendered(request, office_name)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "office_name"),
+    [
+        ({}, OFFICE_NAME),
+        ({"email": None}, OFFICE_NAME),
+        ({"full_name": "Trần Thị Ngọc Ánh"}, "BHXH quận Hoàn Kiếm"),
+        ({}, "Phường Ẁ"),  # a letter outside the cut fonts: the full fonts
+    ],
+)
+def test_the_shared_font_parse_gives_the_bytes_of_fonts_parsed_per_document(
+    monkeypatch: pytest.MonkeyPatch, request_fields: dict[str, Any], office_name: str
+) -> None:
+    request = parsed_request(**request_fields)
+
+    first = rendered(request, office_name)
+    again = rendered(request, office_name)
+    parsed_per_document = rendered_with_fonts_parsed_per_document(monkeypatch, request, office_name)
+
+    assert first == parsed_per_document
+    assert again == parsed_per_document
+
+
+def test_a_fresh_process_gives_the_bytes_of_fonts_parsed_per_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = (
+        "import sys, hashlib\n"
+        "from activities.notifications.declaration import _render\n"
+        "from tests.builders.notifications import OFFICE_NAME, REGISTRATION_ID, parsed_request\n"
+        "for _ in range(2):\n"
+        "    pdf = _render(parsed_request(), registration_id=REGISTRATION_ID,"
+        " office_name=OFFICE_NAME)\n"
+        "    sys.stdout.write(hashlib.sha256(pdf).hexdigest() + '\\n')\n"
+    )
+
+    there = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    here = rendered_with_fonts_parsed_per_document(monkeypatch, parsed_request())
+
+    assert there == [hashlib.sha256(here).hexdigest()] * 2
+
+
+def test_two_threads_rendering_different_declarations_get_their_sequential_bytes() -> None:
+    requests = [parsed_request(), parsed_request(full_name="Trần Thị Ngọc Ánh", email=None)]
+    sequential = [rendered(request) for request in requests]
+    start = threading.Barrier(len(requests))
+
+    def render_repeatedly(request: RegistrationRequest) -> set[bytes]:
+        start.wait()
+        return {rendered(request) for _ in range(8)}
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        concurrent = list(pool.map(render_repeatedly, requests))
+
+    assert sequential[0] != sequential[1]
+    assert concurrent == [{pdf} for pdf in sequential]
