@@ -13,8 +13,9 @@ reader was measured skipping ids that committed later; it is not used.)
 A unique violation (a stale writer) fails the statement, nothing is stored, and the error
 reaches the application as eventsourcing's ``IntegrityError``, as before. The function is created
 with the tables (``CREATE_TABLE``); a process that does not create tables (the web tier, the
-eraser) creates it on first use if a database made before it lacks it. Reading is
-eventsourcing's own.
+eraser) creates it on first use if a database made before it lacks it. The function's
+``lock_timeout`` is ``POSTGRES_LOCK_TIMEOUT`` as it was where the function was made (childreg
+sets none: 0, wait for the lock, as eventsourcing's default). Reading is eventsourcing's own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 FUNCTION = "childreg_insert_events"
@@ -58,6 +60,7 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             channel=Identifier(self.channel_name),
         )
         self.sql_create_statements.append(self._create_function)
+        self._qualified_name = f"{datastore.schema}.{FUNCTION}"
         self._insert: Composed = SQL("SELECT * FROM {schema}.{function}(%s)").format(
             schema=schema, function=Identifier(FUNCTION)
         )
@@ -77,6 +80,18 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             try:
                 curs.execute(self._insert, (events,), prepare=True)
             except psycopg.errors.UndefinedFunction:
-                conn.execute(self._create_function)
+                self._create_missing_function(conn)
                 curs.execute(self._insert, (events,), prepare=True)
             return [row[FUNCTION] for row in curs.fetchall()]
+
+    def _create_missing_function(self, conn: psycopg.Connection[DictRow]) -> None:
+        """Create the function unless another thread or process just did: one at a time (an
+        advisory lock), so concurrent first saves neither collide in the catalogue (a unique
+        violation there would look like a stale writer) nor replace it under each other."""
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._qualified_name,))
+            row = conn.execute(
+                "SELECT to_regproc(%s) IS NOT NULL AS present", (self._qualified_name,)
+            ).fetchone()
+            if not (row and row["present"]):
+                conn.execute(self._create_function)

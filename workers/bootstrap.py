@@ -517,10 +517,16 @@ def eraser(settings: Settings, resolved: Resolved) -> Iterator[Eraser]:
 
 def catch_up_read_models(resolved: Resolved, timeout: float = 60.0) -> int:
     """Run the read models up to the newest stored event (each event is applied once, whether by
-    this call or by a projector running beside it); returns the position reached."""
+    this call or by a projector running beside it); returns the position reached.
+
+    The views commit without waiting for their WAL flush (:func:`projections.base.notify`); an
+    erasure reports rows blanked only once they are on disk, so this ends with a commit that
+    waits for its flush, which flushes every commit before it, of any session."""
     position = latest_position(resolved.database_url)
     with running_projections(resolved) as running:
         running.wait(position, timeout=timeout)
+    with psycopg.connect(resolved.database_url) as connection:
+        connection.execute("SELECT pg_current_xact_id()")  # a transaction id: its commit flushes
     return position
 
 

@@ -108,6 +108,9 @@ def _parsed_font(style: str, path: Path) -> tuple[TTFFont, bytes, tuple[str, ...
             scratch = FPDF()
             scratch.add_font(FONT_FAMILY, style, str(path))
             font = cast(TTFFont, scratch.fonts[f"{FONT_FAMILY.lower()}{style}"])
+            if font.is_cff or font.color_font is not None or "glyf" not in font.ttfont:
+                # What is shared is checked for plain TrueType outlines only.
+                raise ValueError(f"{path.name}: not a plain TrueType font, cannot be shared")
             order = tuple(font.ttfont.getGlyphOrder())
             font.close()  # its fontTools font is not read again: documents open their own
             _parsed[style, path] = (font, path.read_bytes(), order)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -262,21 +263,30 @@ def test_a_save_is_one_statement_that_notifies(
     registration.approve("d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
     sent: list[str] = []
     execute = psycopg.Cursor.execute
+    this_thread = threading.get_ident()  # not the pools' own threads opening connections
 
     def counted(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query.as_string(cursor) if hasattr(query, "as_string") else str(query))
+        if threading.get_ident() == this_thread:
+            sent.append(query.as_string(cursor) if hasattr(query, "as_string") else str(query))
         return execute(cursor, query, *args, **kwargs)
 
     with psycopg.connect(database_url, autocommit=True) as listener:
         listener.execute("LISTEN childreg_events")
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(psycopg.Cursor, "execute", counted)
-            service.save(registration)
+            recordings = service.save(registration)
         notified = list(listener.notifies(timeout=5, stop_after=1))
 
     assert len(sent) == 1  # no BEGIN, LOCK, NOTIFY or COMMIT of its own
     assert FUNCTION in sent[0]
     assert [n.channel for n in notified] == ["childreg_events"]
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT max(notification_id) FROM childreg_events WHERE originator_id = %s",
+            (registration_id,),
+        ).fetchone()
+    assert row is not None
+    assert row[0] == recordings[-1].notification.id  # the id the one statement returned
     names = [type(event).__name__ for event in service.history(registration_id)]
     assert names[-1] == "Approved"
 
@@ -285,8 +295,6 @@ def test_a_save_takes_the_table_lock_and_waits_for_it(
     service: RegistrationService, database_url: str
 ) -> None:
     """The lock is what keeps notification ids committed in order: a save waits for it."""
-    import threading
-
     registration_id = submit_and_await_review(service).registration_id
     registration: Registration = service.repository.get(registration_id)
     registration.approve("d-1", "hcm.reviewer1", None, cause("d-1", ActorKind.REVIEWER))
@@ -295,7 +303,7 @@ def test_a_save_takes_the_table_lock_and_waits_for_it(
         saving = threading.Thread(target=service.save, args=(registration,))
         saving.start()
         waiting: Any = None
-        for _ in range(100):
+        for _ in range(600):  # up to 30 s
             waiting = watcher.execute(
                 "SELECT mode FROM pg_locks WHERE relation = 'childreg_events'::regclass"
                 " AND NOT granted"
@@ -338,6 +346,54 @@ def test_a_process_that_does_not_create_tables_makes_the_missing_function_on_its
         ).fetchone()
     assert found == (1,)
     assert type(service.history(registration_id)[-1]).__name__ == "Approved"
+    # The first process, whose statement was prepared before the function was made again:
+    after = service.execute(
+        registration_id, Registration.activate_child_account, "acc-1", cause("activate")
+    )
+    assert after.state is State.ACCOUNT_ACTIVATED
+
+
+def test_first_saves_at_once_make_the_missing_function_once_and_all_go_through(
+    service: RegistrationService, database_url: str, cipher_key: str
+) -> None:
+    from activities.event_store import FUNCTION
+
+    ids = []
+    for index in range(6):
+        request = {**a_request(), "request_id": f"vssid-20261125-{index:06d}"}
+        ids.append(service.submit(parse_request(request), cause(f"s-{index}")).registration_id)
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(f"DROP FUNCTION {FUNCTION}")
+    others = [registration_service(database_url, cipher_key, create_tables=False) for _ in ids]
+    start = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def verify(other: RegistrationService, registration_id: Any) -> None:
+        start.wait()
+        try:
+            other.execute(
+                registration_id,
+                Registration.verify_identity,
+                "7912345678",
+                "0123456789",
+                [],
+                cause("identity"),
+            )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=verify, args=pair) for pair in zip(others, ids, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for other in others:
+        other.close()
+
+    assert errors == []
+    assert [service.get(registration_id).state for registration_id in ids] == [
+        State.IDENTITY_VERIFIED
+    ] * len(ids)
 
 
 def test_a_refused_save_leaves_nothing_and_the_next_save_goes_through(
