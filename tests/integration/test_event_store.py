@@ -38,6 +38,17 @@ def service(database_url: str, cipher_key: str) -> Iterator[RegistrationService]
     app.close()
 
 
+def approve(service: RegistrationService, registration_id: Any) -> Any:
+    return service.execute(
+        registration_id,
+        Registration.approve,
+        "d-1",
+        "hcm.reviewer1",
+        None,
+        cause("d-1", ActorKind.REVIEWER),
+    )
+
+
 def submit_and_await_review(service: RegistrationService) -> Any:
     view = service.submit(parse_request(a_request()), cause(REQUEST_ID, ActorKind.UPSTREAM))
     service.execute(
@@ -152,16 +163,7 @@ def test_two_writers_cannot_both_decide(
 
     def save_after_another_approves(*objects: Any, **kwargs: Any) -> Any:
         if not raced:  # the other writer commits between our load and our save
-            raced.append(
-                other.execute(
-                    registration_id,
-                    Registration.approve,
-                    "d-1",
-                    "hcm.reviewer1",
-                    None,
-                    cause("d-1", ActorKind.REVIEWER),
-                )
-            )
+            raced.append(approve(other, registration_id))
         return save(*objects, **kwargs)
 
     monkeypatch.setattr(service, "save", save_after_another_approves)
@@ -330,14 +332,7 @@ def test_a_process_that_does_not_create_tables_makes_the_missing_function_on_its
         connection.execute(f"DROP FUNCTION {FUNCTION}")
     other = registration_service(database_url, cipher_key, create_tables=False)
     try:
-        other.execute(
-            registration_id,
-            Registration.approve,
-            "d-1",
-            "hcm.reviewer1",
-            None,
-            cause("d-1", ActorKind.REVIEWER),
-        )
+        approve(other, registration_id)
     finally:
         other.close()
     with psycopg.connect(database_url) as connection:
