@@ -94,6 +94,9 @@ class Driver:
     kind: str  # "childreg" or "bare"
     prefix: str
     failures: list[str] = field(default_factory=list)
+    queries: int = 0
+    """``status`` queries sent: a registration that takes longer to reach its reviewer is polled
+    more often (every 50 ms), and each poll costs Temporal and the worker."""
 
     async def one(self, index: int) -> Timing:
         from domain.contract import DecideUpdate, Outcome
@@ -120,6 +123,7 @@ class Driver:
                 BARE_TYPE, {"registration_id": workflow_id}, id=workflow_id, task_queue=BARE_QUEUE
             )
         while True:
+            self.queries += 1
             if self.kind == "childreg":
                 waiting = (await handle.query(ChildAccountRegistration.status)).waiting_for
             else:
@@ -318,7 +322,9 @@ async def run_load(
     for kind in drivers:
         await closed_loop(drivers[kind], counters[kind].take(2))
 
+    sent = {kind: driver.queries for kind, driver in drivers.items()}
     rates, cpu, done = await closed_rounds(drivers, counters, profile, meter)
+    queries = {kind: (drivers[kind].queries - sent[kind]) / done[kind] for kind in sent}
     capacity = {kind: statistics.median(values) for kind, values in rates.items()}
 
     # The same closed loop with a second worker process polling the same task queue.
@@ -350,6 +356,7 @@ async def run_load(
             "in_flight": profile.registrations,
             "per_second": {kind: spread(values) for kind, values in rates.items()},
             "ratio": capacity["childreg"] / capacity["bare"],
+            "status_queries_per_registration": queries,
         },
         "two_workers": {
             "in_flight": profile.registrations,
@@ -560,6 +567,11 @@ def table(result: dict[str, Any]) -> str:
         f"{closed['ratio']:>8.2f}"
     )
     lines.append(f"{'':<44}{c['min']:>5.2f}-{c['max']:<6.2f}{b['min']:>5.2f}-{b['max']:<6.2f}")
+    polls = closed.get("status_queries_per_registration")
+    if polls:
+        lines.append(
+            f"{'status queries per registration':<44}{polls['childreg']:>12.1f}{polls['bare']:>12.1f}"
+        )
     two = result["two_workers"]
     c2, b2 = two["per_second"]["childreg"], two["per_second"]["bare"]
     lines.append(
