@@ -189,14 +189,7 @@ def test_two_writers_cannot_both_decide(
 def test_the_recorder_refuses_a_stale_write(service: RegistrationService) -> None:
     registration_id = submit_and_await_review(service).registration_id
     stale: Registration = service.repository.get(registration_id)
-    service.execute(
-        registration_id,
-        Registration.approve,
-        "d-1",
-        "hcm.reviewer1",
-        None,
-        cause("d-1", ActorKind.REVIEWER),
-    )
+    approve(service, registration_id)
 
     stale.reject("d-2", "hcm.reviewer2", "PHOTO_UNCLEAR", None, cause("d-2", ActorKind.REVIEWER))
 
