@@ -93,7 +93,32 @@ def dev_stack(data_dir: Path) -> Iterator[Running]:
             log.close()
 
 
-GROUPS = ("childreg dev", "temporal", "postgres", "bare worker", "bench client")
+GROUPS = (
+    "childreg worker",
+    "childreg projector",
+    "childreg web",
+    "childreg dev",
+    "temporal",
+    "postgres",
+    "bare worker",
+    "bench client",
+)
+ROLES = ("worker", "projector", "web")
+
+
+def _group_of(process: psutil.Process) -> str:
+    """The group of one of ``childreg dev``'s children: its role (``childreg worker`` …), the
+    Temporal server, or the supervisor's group for anything else (the SMTP sink, the codec)."""
+    if "temporal" in process.name():
+        return "temporal"
+    try:
+        command = process.cmdline()
+    except psutil.Error:
+        return "childreg dev"
+    # [python, …/childreg, role, options…]
+    if len(command) > 2 and command[2] in ROLES:
+        return f"childreg {command[2]}"
+    return "childreg dev"
 
 
 class CpuMeter:
@@ -108,7 +133,7 @@ class CpuMeter:
         self._extra: list[psutil.Process] = []
 
     def also(self, pid: int) -> None:
-        """Count another process (a second worker the bench started) with ``childreg dev``."""
+        """Count another process (a second worker the bench started) with the workers."""
         self._extra.append(psutil.Process(pid))
 
     def _postmaster(self) -> psutil.Process | None:
@@ -121,17 +146,16 @@ class CpuMeter:
     def _members(self) -> Iterator[tuple[str, psutil.Process]]:
         yield "childreg dev", self._dev
         for child in self._dev.children(recursive=True):
-            name = child.name()
-            if name == "postgres":
+            if child.name() == "postgres":
                 continue  # counted with its postmaster below
-            yield ("temporal" if "temporal" in name else "childreg dev"), child
+            yield _group_of(child), child
         postmaster = self._postmaster()
         if postmaster is not None:
             yield "postgres", postmaster
             for child in postmaster.children(recursive=True):
                 yield "postgres", child
         for extra in self._extra:
-            yield "childreg dev", extra
+            yield "childreg worker", extra
         yield "bare worker", self._bare
         yield "bench client", self._client
 
