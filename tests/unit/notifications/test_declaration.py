@@ -178,15 +178,20 @@ def rendered_with_fonts_parsed_per_document(
         return rendered(request, office_name)
 
 
-@pytest.mark.parametrize(
+LONG_OFFICE = "Bảo hiểm xã hội cơ sở liên quận Hoàn Kiếm, Ba Đình, Đống Đa và Hai Bà Trưng, Hà Nội"
+DECLARATIONS = pytest.mark.parametrize(
     ("request_fields", "office_name"),
     [
         ({}, OFFICE_NAME),
         ({"email": None}, OFFICE_NAME),
         ({"full_name": "Trần Thị Ngọc Ánh"}, "BHXH quận Hoàn Kiếm"),
+        ({}, LONG_OFFICE),  # the heading and the office's field wrap
         ({}, "Phường Ẁ"),  # a letter outside the cut fonts: the full fonts
     ],
 )
+
+
+@DECLARATIONS
 def test_the_shared_font_parse_gives_the_bytes_of_fonts_parsed_per_document(
     monkeypatch: pytest.MonkeyPatch, request_fields: dict[str, Any], office_name: str
 ) -> None:
@@ -235,3 +240,46 @@ def test_two_threads_rendering_different_declarations_get_their_sequential_bytes
 
     assert sequential[0] != sequential[1]
     assert concurrent == [{pdf} for pdf in sequential]
+
+
+class _CountingMultiCells(declaration._Declaration):
+    multi_cells = 0
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).multi_cells += 1
+        return super().multi_cell(*args, **kwargs)
+
+
+class _EveryBlockBrokenIntoLines(_CountingMultiCells):
+    """The declaration as it was set before one-line blocks became cells: ``multi_cell`` always."""
+
+    def text_block(self, width: float, height: float, text: str, **place: Any) -> None:
+        self.multi_cell(width, height, text, align="L", **place)
+
+
+@DECLARATIONS
+def test_one_line_blocks_set_as_cells_give_the_bytes_of_multi_cell(
+    monkeypatch: pytest.MonkeyPatch, request_fields: dict[str, Any], office_name: str
+) -> None:
+    request = parsed_request(**request_fields)
+    _CountingMultiCells.multi_cells = _EveryBlockBrokenIntoLines.multi_cells = 0
+
+    with monkeypatch.context() as patch:
+        patch.setattr(declaration, "_Declaration", _CountingMultiCells)
+        now = rendered(request, office_name)
+    with monkeypatch.context() as patch:
+        patch.setattr(declaration, "_Declaration", _EveryBlockBrokenIntoLines)
+        before = rendered(request, office_name)
+
+    assert now == before
+    # The fast path was taken: most blocks are one line.
+    assert _CountingMultiCells.multi_cells < _EveryBlockBrokenIntoLines.multi_cells / 3
+
+
+def test_a_block_too_long_for_one_line_still_wraps() -> None:
+    text = text_of(rendered(parsed_request(), LONG_OFFICE))
+
+    assert "Hai Bà Trưng" in text
+    # Two lines for the office's field: its value broke before its end.
+    lines = [line for line in text.splitlines() if "Hoàn Kiếm" in line or "Hà Nội" in line]
+    assert len(lines) >= 2, lines
