@@ -2,7 +2,10 @@
 
 An activity scheduled with a ``heartbeat_timeout`` is heartbeaten by this interceptor every third
 of that timeout for as long as the worker runs it, from the worker's event loop (the activities
-themselves are synchronous, in a thread pool, and need not know). A heartbeat says only "this
+themselves are synchronous, in a thread pool, and need not know). The first beat is a third of
+the timeout in: Temporal starts the activity's heartbeat clock when the activity starts, so one
+that ends sooner (most: a document check, an email) needs none, and sending one at the start cost
+every such activity a call to the server for nothing. A heartbeat says only "this
 worker is alive and still on it": when the worker dies, the heartbeats stop and Temporal hands
 the activity to another worker after the heartbeat timeout, however long its start-to-close
 timeout is. Heartbeats carry no details (nothing of a child's data reaches Temporal).
@@ -42,8 +45,8 @@ class _Heartbeating(ActivityInboundInterceptor):
 
         async def beat() -> None:
             while True:
-                self._outbound.heartbeat()
                 await asyncio.sleep(every)
+                self._outbound.heartbeat()
 
         beating = asyncio.create_task(beat())
         try:
