@@ -109,11 +109,11 @@ ROLES = ("worker", "projector", "web")
 def _group_of(process: psutil.Process) -> str:
     """The group of one of ``childreg dev``'s children: its role (``childreg worker`` …), the
     Temporal server, or the supervisor's group for anything else (the SMTP sink, the codec)."""
-    if "temporal" in process.name():
-        return "temporal"
     try:
+        if "temporal" in process.name():
+            return "temporal"
         command = process.cmdline()
-    except psutil.Error:
+    except psutil.Error:  # it ended: its last reading (if any) keeps the group it had
         return "childreg dev"
     # [python, …/childreg, role, options…]
     if len(command) > 2 and command[2] in ROLES:
@@ -146,8 +146,11 @@ class CpuMeter:
     def _members(self) -> Iterator[tuple[str, psutil.Process]]:
         yield "childreg dev", self._dev
         for child in self._dev.children(recursive=True):
-            if child.name() == "postgres":
-                continue  # counted with its postmaster below
+            try:
+                if child.name() == "postgres":
+                    continue  # counted with its postmaster below
+            except psutil.Error:
+                continue
             yield _group_of(child), child
         postmaster = self._postmaster()
         if postmaster is not None:
