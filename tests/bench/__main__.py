@@ -11,9 +11,9 @@ start → awaiting review and decision → result under an open-loop load at 50%
 one's measured capacity (send times from a schedule, latencies from the intended send time);
 projection lag (event committed → in the status read model); the event store against raw
 INSERTs; CPU seconds per registration by process; then the correctness checks. The results go to
-``var/bench/<time>.json`` with the machine, versions and settings.
+``var/bench/<time>.json`` (or ``--out DIR``) with the machine, versions and settings.
 
-    .venv/bin/python -m tests.bench [--quick] [--registrations N] [--rounds R]
+    .venv/bin/python -m tests.bench [--quick | --smoke] [--registrations N] [--rounds R] [--out DIR]
 """
 
 from __future__ import annotations
@@ -53,10 +53,12 @@ class Profile:
     store_commands: int
 
 
-SMOKE = Profile(registrations=4, rounds=2, open_loop=4, store_commands=20)
-"""Every measure once, too small to mean anything: what ``make test`` runs to show the bench works."""
-QUICK = Profile(registrations=20, rounds=2, open_loop=16, store_commands=60)
-FULL = Profile(registrations=40, rounds=3, open_loop=40, store_commands=150)
+PROFILES = {
+    # Every measure once, too small to mean anything: what ``make test`` runs to show it works.
+    "smoke": Profile(registrations=4, rounds=2, open_loop=4, store_commands=20),
+    "quick": Profile(registrations=20, rounds=2, open_loop=16, store_commands=60),
+    "full": Profile(registrations=40, rounds=3, open_loop=40, store_commands=150),
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -629,14 +631,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="closed-loop rounds of each kind")
     parser.add_argument("--label", default="", help="a name for this run in its JSON")
     arguments = parser.parse_args()
-    profile = SMOKE if arguments.smoke else QUICK if arguments.quick else FULL
+    chosen = "smoke" if arguments.smoke else "quick" if arguments.quick else "full"
+    profile = PROFILES[chosen]
     if arguments.registrations:
         profile.registrations = arguments.registrations
     if arguments.rounds:
         profile.rounds = max(2, arguments.rounds)
-    label = arguments.label or (
-        "smoke" if arguments.smoke else "quick" if arguments.quick else "full"
-    )
+    label = arguments.label or chosen
     result = run(profile, label)
     out: Path = arguments.out
     out.mkdir(parents=True, exist_ok=True)

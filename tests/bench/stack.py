@@ -93,28 +93,30 @@ def dev_stack(data_dir: Path) -> Iterator[Running]:
             log.close()
 
 
+ROLES = ("worker", "projector", "web")
 GROUPS = (
-    "childreg worker",
-    "childreg projector",
-    "childreg web",
+    *(f"childreg {role}" for role in ROLES),
     "childreg dev",
     "temporal",
     "postgres",
     "bare worker",
     "bench client",
 )
-ROLES = ("worker", "projector", "web")
 
 
-def _group_of(process: psutil.Process) -> str:
+def _group_of(process: psutil.Process) -> str | None:
     """The group of one of ``childreg dev``'s children: its role (``childreg worker`` …), the
-    Temporal server, or the supervisor's group for anything else (the SMTP sink, the codec)."""
+    Temporal server, or the supervisor's group for anything else (the SMTP sink, the codec);
+    ``None`` for PostgreSQL's processes (counted with their postmaster) and for a process that
+    ended before it was seen."""
     try:
-        if "temporal" in process.name():
-            return "temporal"
-        command = process.cmdline()
-    except psutil.Error:  # it ended: its last reading (if any) keeps the group it had
-        return "childreg dev"
+        name, command = process.name(), process.cmdline()
+    except psutil.Error:
+        return None
+    if name == "postgres":
+        return None
+    if "temporal" in name:
+        return "temporal"
     # [python, …/childreg, role, options…]
     if len(command) > 2 and command[2] in ROLES:
         return f"childreg {command[2]}"
@@ -131,6 +133,9 @@ class CpuMeter:
         self._data_dir = str(data_dir)
         self._seen: dict[int, tuple[str, float]] = {}
         self._extra: list[psutil.Process] = []
+        self._groups: dict[int, str | None] = {}
+        """Each child's group, decided when it is first seen: one that has exited but is not yet
+        reaped still has CPU times but no command line."""
 
     def also(self, pid: int) -> None:
         """Count another process (a second worker the bench started) with the workers."""
@@ -146,12 +151,11 @@ class CpuMeter:
     def _members(self) -> Iterator[tuple[str, psutil.Process]]:
         yield "childreg dev", self._dev
         for child in self._dev.children(recursive=True):
-            try:
-                if child.name() == "postgres":
-                    continue  # counted with its postmaster below
-            except psutil.Error:
-                continue
-            yield _group_of(child), child
+            if child.pid not in self._groups:
+                self._groups[child.pid] = _group_of(child)
+            group = self._groups[child.pid]
+            if group is not None:
+                yield group, child
         postmaster = self._postmaster()
         if postmaster is not None:
             yield "postgres", postmaster
