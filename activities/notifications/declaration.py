@@ -216,6 +216,11 @@ def _render(request: RegistrationRequest, *, registration_id: UUID, office_name:
     return bytes(pdf.output())
 
 
+_LINE_BREAKING = frozenset("\n\r\f\u00a0\u00ad")
+"""What fpdf2's ``multi_cell`` treats apart and ``cell`` does not: breaks, a dropped carriage
+return, the no-break space (set as a space) and the soft hyphen (left out unless broken at)."""
+
+
 class _Declaration(FPDF):
     """An A4 page with the form's building blocks."""
 
@@ -305,7 +310,10 @@ class _Declaration(FPDF):
         one line: the same bytes (the tests compare them), without fpdf2's line breaking, which
         measures the line again for every character it adds (half a render's time)."""
         width = width or self.w - self.r_margin - self.x
-        if "\n" not in text and self.get_string_width(text) <= width - 2 * self.c_margin:
+        if (
+            _LINE_BREAKING.isdisjoint(text)
+            and self.get_string_width(text) <= width - 2 * self.c_margin
+        ):
             self.cell(width, height, text, align="L", **place)
         else:
             self.multi_cell(width, height, text, align="L", **place)

@@ -186,6 +186,7 @@ DECLARATIONS = pytest.mark.parametrize(
         ({"email": None}, OFFICE_NAME),
         ({"full_name": "Trần Thị Ngọc Ánh"}, "BHXH quận Hoàn Kiếm"),
         ({}, LONG_OFFICE),  # the heading and the office's field wrap
+        ({}, "BHXH Bến\u00adThành"),  # a soft hyphen: multi_cell leaves it out
         ({}, "Phường Ẁ"),  # a letter outside the cut fonts: the full fonts
     ],
 )
@@ -283,3 +284,4 @@ def test_a_block_too_long_for_one_line_still_wraps() -> None:
     # Two lines for the office's field: its value broke before its end.
     lines = [line for line in text.splitlines() if "Hoàn Kiếm" in line or "Hà Nội" in line]
     assert len(lines) >= 2, lines
+    assert not [line for line in lines if "Hoàn Kiếm" in line and "Hà Nội" in line], lines
