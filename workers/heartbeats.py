@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.worker import (
@@ -24,14 +25,23 @@ from temporalio.worker import (
     Interceptor,
 )
 
+Sleep = Callable[[float], Awaitable[None]]
+
 
 class LivenessHeartbeats(Interceptor):
+    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
+        self._sleep = sleep  # the tests' clock; asyncio's everywhere else
+
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _Heartbeating(next)
+        return _Heartbeating(next, self._sleep)
 
 
 class _Heartbeating(ActivityInboundInterceptor):
     _outbound: ActivityOutboundInterceptor
+
+    def __init__(self, next: ActivityInboundInterceptor, sleep: Sleep) -> None:
+        super().__init__(next)
+        self._sleep = sleep
 
     def init(self, outbound: ActivityOutboundInterceptor) -> None:
         self._outbound = outbound
@@ -41,11 +51,11 @@ class _Heartbeating(ActivityInboundInterceptor):
         timeout = self._outbound.info().heartbeat_timeout
         if not timeout:
             return await self.next.execute_activity(input)
-        every = max(timeout.total_seconds() / 3, 0.1)
+        every = timeout.total_seconds() / 3
 
         async def beat() -> None:
             while True:
-                await asyncio.sleep(every)
+                await self._sleep(every)
                 self._outbound.heartbeat()
 
         beating = asyncio.create_task(beat())
