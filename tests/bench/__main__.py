@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,10 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.sql
 
 from tests.bench import micro, store
 from tests.bench.bare import BARE_QUEUE, BARE_TYPE
 from tests.bench.stack import BIN, CpuMeter, child_code, dev_stack, difference, write_registry
+from workers.run.supervisor import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,9 +253,11 @@ class LagSampler:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def start_second_worker(data_dir: Path) -> subprocess.Popen[bytes]:
+def start_second_worker(data_dir: Path) -> tuple[subprocess.Popen[bytes], Path]:
     """A second ``childreg worker`` on the stack's Temporal, PostgreSQL and SMTP sink, with the
-    environment ``childreg dev --workers 2`` gives its ``worker-2``; returns once it polls."""
+    environment ``childreg dev --workers 2`` gives its ``worker-2``, and its log. Started from the
+    main thread (its parent-death signal is tied to the thread): wait for it with
+    :func:`wait_polling`."""
     from workers.stack import read_stack
 
     stack = read_stack(data_dir)
@@ -270,14 +275,22 @@ def start_second_worker(data_dir: Path) -> subprocess.Popen[bytes]:
     env.pop("CHILDREG_DATABASE_URL", None)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [str(BIN / "childreg"), "worker"], stdout=log, stderr=subprocess.STDOUT, env=env
+            [str(BIN / "childreg"), "worker"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
+    return process, log_path
+
+
+def wait_polling(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the worker polls its task queue (it logs ``worker.started``)."""
     deadline = time.monotonic() + 120
     while '"worker.started"' not in log_path.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the second worker did not start: see {log_path}")
         time.sleep(0.2)
-    return process
 
 
 async def closed_rounds(
@@ -332,8 +345,9 @@ async def run_load(
     capacity = {kind: statistics.median(values) for kind, values in rates.items()}
 
     # The same closed loop with a second worker process polling the same task queue.
-    second = await asyncio.to_thread(start_second_worker, data_dir)
+    second, second_log = start_second_worker(data_dir)
     try:
+        await asyncio.to_thread(wait_polling, second, second_log)
         meter.also(second.pid)
         rates_2, cpu_2, done_2 = await closed_rounds(drivers, counters, profile, meter)
     finally:
@@ -391,22 +405,31 @@ async def run_load(
 
 
 async def _settle(database_url: str, timeout: float = 30) -> None:
-    """Wait until the status read model has applied every stored event."""
+    """Wait until the read models have applied every stored event."""
     await asyncio.to_thread(_wait_projected, database_url, timeout)
 
 
 def _wait_projected(database_url: str, timeout: float) -> None:
+    """Until every read model's tracking table has reached the newest stored event (each runner
+    records every event, whether its view uses it or not), or ``timeout`` seconds."""
     from projections.audit.store import EVENTS_TABLE
+    from projections.base import tracking_table_for
+    from projections.catalogue import NAMES
 
+    positions = psycopg.sql.SQL(", ").join(
+        psycopg.sql.SQL("(SELECT coalesce(max(notification_id), 0) FROM {})").format(
+            psycopg.sql.Identifier(tracking_table_for(name))
+        )
+        for name in NAMES
+    )
+    query = psycopg.sql.SQL("SELECT (SELECT coalesce(max(notification_id), 0) FROM {}), {}").format(
+        psycopg.sql.Identifier(EVENTS_TABLE), positions
+    )
     deadline = time.monotonic() + timeout
     with psycopg.connect(database_url, autocommit=True) as connection:
         while time.monotonic() < deadline:
-            row = connection.execute(
-                f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}),"  # noqa: S608
-                " (SELECT min(p) FROM (SELECT coalesce(max(notification_id), 0) AS p"
-                "  FROM registration_status_tracking) t)"
-            ).fetchone()
-            if row is not None and row[0] <= (row[1] or 0):
+            row = connection.execute(query).fetchone()
+            if row is not None and all(row[0] <= position for position in row[1:]):
                 return
             time.sleep(0.1)
 
@@ -416,7 +439,6 @@ def checks(data_dir: Path, database_url: str, childreg: int, failures: list[str]
     and approved), the read models equal a rebuild, the audit verifies clean."""
     env = {**os.environ, "CHILDREG_DATA_DIR": str(data_dir)}
     _wait_projected(database_url, 60)
-    time.sleep(1)  # the other read models follow the status one within their poll
 
     def cli(*arguments: str) -> tuple[bool, str]:
         done = subprocess.run(
@@ -449,6 +471,7 @@ def start_bare(address: str, data_dir: Path, database_url: str) -> subprocess.Po
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
+        preexec_fn=die_with_parent(signal.SIGTERM),
     )
     assert process.stdout is not None
     said = []

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psutil
 
+from workers.run.supervisor import die_with_parent
+
 BIN = Path(sys.executable).parent
 
 
@@ -75,6 +77,7 @@ def dev_stack(data_dir: Path) -> Iterator[Running]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent(signal.SIGINT),  # a killed bench stops its stack too
     )
     assert process.stdout is not None
     for line in process.stdout:

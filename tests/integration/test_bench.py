@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.bench.stack import GROUPS
@@ -86,3 +89,40 @@ def test_cpu_is_counted_by_role(smoke: Any) -> None:
     assert bare["bare worker"] > 0
     assert bare["temporal"] > 0
     assert childreg["bare worker"] < bare["bare worker"]
+
+
+def _command(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # exited since it was listed (a PostgreSQL backend, a CLI call)
+        return []
+
+
+def test_a_killed_bench_takes_its_stack_with_it(tmp_path: Path) -> None:
+    """A bench killed outright (a CI timeout, a test's) leaves no ``childreg dev``, PostgreSQL,
+    Temporal or worker running: each is started with a parent-death signal."""
+    bench = psutil.Popen(
+        [sys.executable, "-m", "tests.bench", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        commands: dict[psutil.Process, list[str]] = {}
+        while time.monotonic() < deadline and not any(
+            "tests.bench.bare" in c for c in commands.values()
+        ):
+            time.sleep(0.5)
+            commands = {p: _command(p) for p in bench.children(recursive=True)}
+        dev = [c for c in commands.values() if "dev" in c and "--data-dir" in c]
+        assert dev, f"the bench started no stack in 120 s: {list(commands.values())}"
+        data_dir = Path(dev[0][dev[0].index("--data-dir") + 1])
+        stack = bench.children(recursive=True)
+    finally:
+        bench.kill()
+        bench.wait(30)
+
+    _, alive = psutil.wait_procs(stack, timeout=60)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    assert not alive, [_command(p)[:3] for p in alive]

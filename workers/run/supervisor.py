@@ -40,10 +40,14 @@ def pid_file(data_dir: Path, name: str) -> Path:
     return run_dir(data_dir) / f"{name}.pid"
 
 
-def _die_with_parent(signum: int) -> Callable[[], None]:
+def die_with_parent(signum: int) -> Callable[[], None]:
+    """A ``preexec_fn`` giving the child ``signum`` when its parent dies (strictly: when the
+    parent's thread that started it ends, so start it from a thread that lives as long). libc is
+    opened here, before the fork: between fork and exec the child only calls into it."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
     def set_deathsig() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
         if os.getppid() == 1:  # the parent died before the prctl took effect
             os.kill(os.getpid(), signum)
 
@@ -107,7 +111,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             env=dict(service.env) if service.env is not None else None,
             user=service.user,
-            preexec_fn=_die_with_parent(service.death_signal),
+            preexec_fn=die_with_parent(service.death_signal),
         )
         service.process = process
         service.started_at = time.monotonic()
