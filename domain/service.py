@@ -119,6 +119,11 @@ class _WrittenCopies:
         with self._lock:
             return self._copies.pop(registration_id, None)
 
+    def peek(self, registration_id: UUID) -> Registration | None:
+        """The copy, left in place, to read what never changes (None while a command has it)."""
+        with self._lock:
+            return self._copies.get(registration_id)
+
     def keep(self, registration: Registration) -> None:
         if self._maxsize <= 0:
             return
@@ -224,6 +229,14 @@ class RegistrationService(Application[UUID]):
 
     def get(self, registration_id: UUID, version: int | None = None) -> RegistrationView:
         return _view(self._load(registration_id, version))
+
+    def request_id_of(self, registration_id: UUID) -> str:
+        """The request id the registration was submitted under. It never changes, so this
+        process's copy of its own last save answers it without a read."""
+        copy = self._written.peek(registration_id)
+        if copy is not None and copy.erased_at is None:
+            return copy.request_id
+        return self._load(registration_id).request_id
 
     def get_by_request(self, request_id: str) -> RegistrationView:
         return self.get(registration_id_for(request_id))

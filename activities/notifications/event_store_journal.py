@@ -116,7 +116,7 @@ class EventStoreNotificationJournal:
         self, registration_id: UUID, delivery: str, channel: Channel, step: str, at: datetime
     ) -> Cause:
         # The delivery's name is in the command id: the second round's "sent" is not the first's.
-        request_id = self._service.get(registration_id).request_id
+        request_id = self._service.request_id_of(registration_id)
         return Cause(
             ActorKind.SYSTEM,
             ACTOR_ID,

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from domain.contract import RegistrationRequest, parse_request
+from domain.errors import DataErased, RegistrationNotFound
 from domain.intake import RefusedRequest, read_submission
 from domain.lifecycle import State
-from domain.registration import ActorKind, Cause, Registration
+from domain.registration import ActorKind, Cause, Registration, registration_id_for
 from domain.service import RegistrationService, RegistrationView
 from tests.builders import a_request
 
@@ -38,6 +39,19 @@ def refused_request() -> RefusedRequest:
     refused = read_submission(raw, WORKFLOW_ID)
     assert isinstance(refused, RefusedRequest)
     return refused
+
+
+def counted_reads(service: RegistrationService, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each load of an aggregate from the store the service makes from now on."""
+    reads: list[object] = []
+    original = service.repository.get
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service.repository, "get", counted)
+    return reads
 
 
 def submitted(service: RegistrationService) -> RegistrationView:
@@ -138,14 +152,7 @@ def test_a_command_after_this_process_s_own_save_starts_from_its_copy_and_reads_
     service.execute(
         registration_id, Registration.verify_identity, "7912345678", "0123456789", [], cause("id")
     )
-    reads: list[object] = []
-    original = service.repository.get
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        reads.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(service.repository, "get", counted)
+    reads = counted_reads(service, monkeypatch)
 
     view = service.execute(
         registration_id,
@@ -170,3 +177,43 @@ def test_a_command_after_this_process_s_own_save_starts_from_its_copy_and_reads_
     )
     assert len(reads) == 1
     assert again.version == 3
+
+
+def test_the_request_id_of_a_registration_this_process_saved_is_answered_without_a_read(
+    service: RegistrationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registration_id = submitted(service).registration_id
+    reads = counted_reads(service, monkeypatch)
+
+    assert service.request_id_of(registration_id) == a_request()["request_id"]
+    assert reads == []
+
+
+def test_the_request_id_of_a_registration_without_this_process_s_copy_is_read_from_the_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class WithoutCopies(RegistrationService):
+        WRITTEN_COPIES = 0  # as for a registration another process saved last
+
+    service = WithoutCopies(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        registration_id = submitted(service).registration_id
+        reads = counted_reads(service, monkeypatch)
+
+        assert service.request_id_of(registration_id) == a_request()["request_id"]
+        assert len(reads) == 1
+        with pytest.raises(RegistrationNotFound):
+            service.request_id_of(registration_id_for("never-submitted"))
+    finally:
+        service.close()
+
+
+def test_the_request_id_of_an_erased_registration_is_not_given(
+    service: RegistrationService,
+) -> None:
+    refused = service.submit(refused_request(), cause("submit"), rejection=cause("reject"))
+    registration_id = refused.registration_id  # rejected: final, so erasable
+    service.execute(registration_id, Registration.erase, "guardian's request", cause("erase"))
+
+    with pytest.raises(DataErased):
+        service.request_id_of(registration_id)
