@@ -28,7 +28,6 @@ from projections.base import (
     ReadModelView,
     Row,
     fetch_all,
-    upsert,
 )
 
 REGISTRATIONS = "rm_office_registrations"
@@ -89,7 +88,7 @@ class OfficeStatisticsView(ReadModelView):
         new = evolve(row, event)
         self.upsert_row(curs, REGISTRATIONS, new)
         if row is not None and isinstance(event, EVENTS.Approved | EVENTS.Rejected):
-            upsert(curs, self.table(DECISIONS), "registration_id", decision(row, event))
+            self.upsert_row(curs, DECISIONS, decision(row, event))
 
 
 class OfficeStatisticsProjection(ReadModelProjection):
