@@ -101,8 +101,9 @@ more events than before the cap.)"""
 
 STEP_TIMEOUT = timedelta(seconds=60)
 HEARTBEAT_TIMEOUT = timedelta(seconds=5)
-"""The worker heartbeats every activity still running a third of this in (workers.heartbeats):
-one on a killed worker is retried elsewhere after this long, whatever its start-to-close timeout."""
+"""The worker heartbeats every regular activity still running a third of this in
+(workers.heartbeats): one on a killed worker is retried elsewhere after this long, whatever its
+start-to-close timeout."""
 DOCUMENTS_TIMEOUT = timedelta(minutes=5)
 NOTIFY_TIMEOUT = timedelta(minutes=2)
 

@@ -405,13 +405,16 @@ async def run_load(
 
 
 async def _settle(database_url: str, timeout: float = 30) -> None:
-    """Wait until the read models have applied every stored event."""
-    await asyncio.to_thread(_wait_projected, database_url, timeout)
+    """Wait until the read models have applied every stored event (or say which did not)."""
+    lagging = await asyncio.to_thread(_wait_projected, database_url, timeout)
+    if lagging:
+        print(f"read models behind after {timeout:.0f} s: {', '.join(lagging)}", flush=True)
 
 
-def _wait_projected(database_url: str, timeout: float) -> None:
+def _wait_projected(database_url: str, timeout: float) -> list[str]:
     """Until every read model's tracking table has reached the newest stored event (each runner
-    records every event, whether its view uses it or not), or ``timeout`` seconds."""
+    records every event, whether its view uses it or not), or ``timeout`` seconds; returns the
+    read models still behind then (none: caught up)."""
     from projections.audit.store import EVENTS_TABLE
     from projections.base import tracking_table_for
     from projections.catalogue import NAMES
@@ -427,10 +430,12 @@ def _wait_projected(database_url: str, timeout: float) -> None:
     )
     deadline = time.monotonic() + timeout
     with psycopg.connect(database_url, autocommit=True) as connection:
-        while time.monotonic() < deadline:
+        while True:
             row = connection.execute(query).fetchone()
-            if row is not None and all(row[0] <= position for position in row[1:]):
-                return
+            assert row is not None
+            lagging = [name for name, at in zip(NAMES, row[1:], strict=True) if at < row[0]]
+            if not lagging or time.monotonic() >= deadline:
+                return lagging
             time.sleep(0.1)
 
 
@@ -438,7 +443,7 @@ def checks(data_dir: Path, database_url: str, childreg: int, failures: list[str]
     """After the run: every workflow approved, one email and one SMS per milestone (received
     and approved), the read models equal a rebuild, the audit verifies clean."""
     env = {**os.environ, "CHILDREG_DATA_DIR": str(data_dir)}
-    _wait_projected(database_url, 60)
+    lagging = _wait_projected(database_url, 60)
 
     def cli(*arguments: str) -> tuple[bool, str]:
         done = subprocess.run(
@@ -451,8 +456,14 @@ def checks(data_dir: Path, database_url: str, childreg: int, failures: list[str]
     rebuilt, rebuild_line = cli("audit", "rebuild", "--check")
     verified, verify_line = cli("audit", "verify", "--all")
     return {
-        "passed": not failures and mails == texts == 2 * childreg and rebuilt and verified,
+        "passed": not failures
+        and not lagging
+        and mails == texts == 2 * childreg
+        and rebuilt
+        and verified,
         "all_approved": not failures,
+        "read_models_caught_up": not lagging,
+        "read_models_behind": lagging,
         "failures": failures[:10],
         "emails": {"expected": 2 * childreg, "found": mails},
         "sms": {"expected": 2 * childreg, "found": texts},

@@ -77,7 +77,9 @@ def dev_stack(data_dir: Path) -> Iterator[Running]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=die_with_parent(signal.SIGINT),  # a killed bench stops its stack too
+        # A killed bench stops its stack too. SIGTERM, not SIGINT: a shell's background job
+        # starts with SIGINT ignored, and dev's own handler comes only once it has prepared.
+        preexec_fn=die_with_parent(signal.SIGTERM),
     )
     assert process.stdout is not None
     for line in process.stdout:

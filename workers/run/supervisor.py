@@ -45,10 +45,11 @@ def die_with_parent(signum: int) -> Callable[[], None]:
     parent's thread that started it ends, so start it from a thread that lives as long). libc is
     opened here, before the fork: between fork and exec the child only calls into it."""
     prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
 
     def set_deathsig() -> None:
         prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before the prctl took effect
+        if os.getppid() != parent:  # it died before the prctl took effect (adopted since)
             os.kill(os.getpid(), signum)
 
     return set_deathsig
@@ -194,7 +195,8 @@ class Supervisor:
         self.services.clear()
 
 
-def _belongs_to(process: psutil.Process, data_dir: Path) -> bool:
+def belongs_to(process: psutil.Process, data_dir: Path) -> bool:
+    """Whether ``process`` runs on ``data_dir`` (named in its command line or environment)."""
     marker = str(data_dir.resolve())
     with contextlib.suppress(psutil.Error):
         if any(marker in part for part in process.cmdline()):
@@ -222,7 +224,7 @@ def stop_leftovers(data_dir: Path, names: Sequence[str], console: Console) -> li
         except (ValueError, psutil.Error):
             path.unlink(missing_ok=True)
             continue
-        if _belongs_to(process, data_dir):
+        if belongs_to(process, data_dir):
             console.print(f"Stopping a leftover {name} of a killed run (pid {pid})")
             _terminate(process)
             stopped.append(name)
